@@ -1,0 +1,65 @@
+import type { FanOut, Subscriber } from './fan-out.js';
+
+/** Result of a subscribe: `first` means the channel had no members on this node before. */
+export type JoinResult = 'first' | 'joined' | 'already';
+/** Result of an unsubscribe: `last` means the channel has no members on this node now. */
+export type LeaveResult = 'last' | 'left' | 'absent';
+
+/**
+ * The in-memory channel → subscriber index of this node, keyed per app. Membership changes are
+ * synchronous and report the transitions that presence and cluster code need; delivery goes through
+ * the FanOut, which sees every join and leave.
+ */
+export class ChannelIndex {
+  private readonly members = new Map<string, Set<Subscriber>>();
+
+  constructor(private readonly fanOut: FanOut) {}
+
+  /** The topic of an app's channel. Channel names cannot contain ':', so topics never collide. */
+  static topic(appId: string, channel: string): string {
+    return `${appId}:${channel}`;
+  }
+
+  subscribe(appId: string, channel: string, subscriber: Subscriber): JoinResult {
+    const topic = ChannelIndex.topic(appId, channel);
+    let set = this.members.get(topic);
+    const first = set === undefined;
+    if (!set) this.members.set(topic, (set = new Set()));
+    else if (set.has(subscriber)) return 'already';
+    set.add(subscriber);
+    this.fanOut.join(topic, subscriber);
+    return first ? 'first' : 'joined';
+  }
+
+  unsubscribe(appId: string, channel: string, subscriber: Subscriber): LeaveResult {
+    const topic = ChannelIndex.topic(appId, channel);
+    const set = this.members.get(topic);
+    if (!set?.delete(subscriber)) return 'absent';
+    this.fanOut.leave(topic, subscriber);
+    if (set.size > 0) return 'left';
+    this.members.delete(topic);
+    return 'last';
+  }
+
+  subscriberCount(appId: string, channel: string): number {
+    return this.members.get(ChannelIndex.topic(appId, channel))?.size ?? 0;
+  }
+
+  /** Number of channels with at least one member, over all apps. */
+  channelCount(): number {
+    return this.members.size;
+  }
+
+  /**
+   * Sends `frame` to every member except `except`; returns how many members the channel has.
+   * `encode` runs once, and only when the channel has members: callers pass the encoder rather than
+   * the frame so publishing to an empty channel costs a map lookup.
+   */
+  publish(appId: string, channel: string, encode: () => string, except?: Subscriber): number {
+    const topic = ChannelIndex.topic(appId, channel);
+    const set = this.members.get(topic);
+    if (!set) return 0;
+    this.fanOut.deliver(topic, set, encode(), except);
+    return set.size;
+  }
+}

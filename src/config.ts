@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import schema from '../protocol/config.schema.json' with { type: 'json' };
+import type { App } from './apps/app-registry.js';
+import type { LogLevel } from './log.js';
+import { describeErrors } from './protocol/schemas.js';
+
+/** The resolved configuration: protocol/config.schema.json with every default applied. */
+export interface GatewayConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly activityTimeout: number;
+  readonly pongTimeout: number;
+  readonly maxMessageBytes: number;
+  readonly maxFrameBytes: number;
+  readonly maxBackpressureBytes: number;
+  readonly maxRequestBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  readonly apps: readonly App[];
+}
+
+/** What callers may pass: any subset of the config file, apps with only id/key/secret required. */
+export type GatewayOptions = Partial<Omit<GatewayConfig, 'apps'>> & {
+  apps?: ReadonlyArray<Partial<App> & Pick<App, 'id' | 'key' | 'secret'>>;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+// A separate instance because defaults are written into the input, which the protocol validators must never do.
+const validate = new Ajv2020({ useDefaults: true, strict: true, allowUnionTypes: true }).compile(schema);
+
+/** Validates options and fills in defaults. Throws ConfigError naming the offending path. */
+export function resolveConfig(options: GatewayOptions = {}, source = 'config'): GatewayConfig {
+  const config = structuredClone(options) as Record<string, unknown>;
+  if (!validate(config)) throw new ConfigError(`${source}: ${describeErrors(validate.errors, 'config')}`);
+  const resolved = config as unknown as GatewayConfig;
+  if (resolved.maxFrameBytes < resolved.maxMessageBytes) {
+    throw new ConfigError(`${source}: config.maxFrameBytes must be at least config.maxMessageBytes`);
+  }
+  return resolved;
+}
+
+type ScalarType = 'integer' | 'number' | 'string' | 'boolean';
+interface Setting {
+  readonly name: string;
+  readonly type: ScalarType | 'enum';
+  readonly description: string;
+  readonly default: unknown;
+  readonly env: string;
+  readonly flag: string;
+}
+
+/** The top-level scalar settings, each reachable as GATEWAY_<NAME> and --<name>. */
+export const SETTINGS: readonly Setting[] = Object.entries(schema.properties).flatMap(([name, spec]) => {
+  const s = spec as { type?: string; enum?: unknown[]; description?: string; default?: unknown };
+  const type = s.enum ? 'enum' : s.type;
+  if (type !== 'enum' && type !== 'integer' && type !== 'number' && type !== 'string' && type !== 'boolean') return [];
+  if (name === '$schema') return [];
+  const snake = name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+  const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return [{ name, type, description: s.description ?? '', default: s.default, env: `GATEWAY_${snake}`, flag: `--${kebab}` }];
+});
+
+/** Environment variables that define the one app served, replacing the demo app or the file's apps. */
+export const APP_ENV = { id: 'GATEWAY_APP_ID', key: 'GATEWAY_APP_KEY', secret: 'GATEWAY_APP_SECRET' } as const;
+
+export type CliResult = { help: string } | { config: GatewayConfig };
+
+/** Reads `--config FILE` (or GATEWAY_CONFIG), then the environment, then flags; flags win. */
+export function configFromCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliResult {
+  const flags = parseFlags(argv);
+  if (flags.has('--help') || flags.has('-h')) return { help: helpText() };
+
+  const file = flags.get('--config') ?? env.GATEWAY_CONFIG;
+  const options: Record<string, unknown> = file ? readConfigFile(file) : {};
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env];
+    if (raw !== undefined && raw !== '') options[setting.name] = parseScalar(raw, setting, setting.env);
+  }
+  if (env[APP_ENV.id] || env[APP_ENV.key] || env[APP_ENV.secret]) {
+    const [id, key, secret] = [env[APP_ENV.id], env[APP_ENV.key], env[APP_ENV.secret]];
+    if (!id || !key || !secret) {
+      throw new ConfigError(`set all of ${APP_ENV.id}, ${APP_ENV.key} and ${APP_ENV.secret}, or none`);
+    }
+    options.apps = [{ id, key, secret }];
+  }
+  for (const [flag, raw] of flags) {
+    if (flag === '--config') continue;
+    const setting = SETTINGS.find((s) => s.flag === flag);
+    if (!setting) throw new ConfigError(`unknown option ${flag}; see --help`);
+    if (raw === undefined) throw new ConfigError(`${flag} needs a value`);
+    options[setting.name] = parseScalar(raw, setting, flag);
+  }
+  return { config: resolveConfig(options as GatewayOptions, file ?? 'config') };
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string | undefined> {
+  const flags = new Map<string, string | undefined>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('-')) throw new ConfigError(`unexpected argument "${arg}"; see --help`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) flags.set(arg.slice(0, eq), arg.slice(eq + 1));
+    else if (arg === '--help' || arg === '-h') flags.set(arg, '');
+    else flags.set(arg, argv[++i]);
+  }
+  return flags;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseScalar(raw: string, setting: Setting, origin: string): unknown {
+  switch (setting.type) {
+    case 'integer':
+    case 'number': {
+      const value = Number(raw);
+      if (!Number.isFinite(value)) throw new ConfigError(`${origin} must be a number, got "${raw}"`);
+      return value;
+    }
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${origin} must be true or false, got "${raw}"`);
+      return raw === 'true';
+    default:
+      return raw;
+  }
+}
+
+export function helpText(): string {
+  const rows = SETTINGS.map((s) => `  ${`${s.flag} <${s.type}>`.padEnd(32)}${s.env.padEnd(34)}default ${JSON.stringify(s.default)}\n      ${s.description}`);
+  return [
+    'Usage: broadcastt-gateway [--config FILE] [options]',
+    '',
+    'Serves WebSocket clients on /app/<key> and /apps/<key> and the REST API on /apps/<id>/...',
+    'With no options: port 6001 on all interfaces, one demo app (app-id / app-key / app-secret).',
+    '',
+    '  --config <file>                 GATEWAY_CONFIG                    JSON file, see protocol/config.schema.json',
+    ...rows,
+    `  (environment only)              ${APP_ENV.id}, ${APP_ENV.key}, ${APP_ENV.secret}`,
+    '      Serve this one app instead of the demo app or the config file\'s apps.',
+    '  --help                          Print this help.',
+    '',
+    'Precedence: flags, then environment, then the config file, then defaults.',
+  ].join('\n');
+}

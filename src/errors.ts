@@ -1,0 +1,48 @@
+import catalogue from '../protocol/errors.json' with { type: 'json' };
+
+/**
+ * Typed access to protocol/errors.json, the one catalogue of error codes. Nothing else in the code base
+ * holds an error code or HTTP error status as a literal: it names an entry here.
+ */
+export type WsErrorName = keyof typeof catalogue.websocket;
+export type HttpErrorName = keyof typeof catalogue.http;
+export type ReconnectClass = 'never' | 'backoff' | 'immediately' | 'none';
+
+export const WsErrors = catalogue.websocket;
+export const HttpErrors = catalogue.http;
+
+export function reconnectClassOf(code: number): ReconnectClass {
+  const found = catalogue.classes.find((c) => code >= c.from && code <= c.to);
+  if (!found) throw new RangeError(`code ${code} is outside every class in protocol/errors.json`);
+  return found.reconnect as ReconnectClass;
+}
+
+/**
+ * An error to report to one WebSocket client. `detail` says what exactly was wrong with this input;
+ * the catalogue message says which kind of error it is. A fatal error closes the connection with `code`
+ * after the error frame is sent.
+ */
+export class ProtocolError extends Error {
+  readonly code: number;
+  readonly fatal: boolean;
+
+  constructor(readonly kind: WsErrorName, detail?: string) {
+    const entry = WsErrors[kind];
+    super(detail ? `${entry.message}: ${detail}` : entry.message);
+    this.name = 'ProtocolError';
+    this.code = entry.code;
+    this.fatal = entry.fatal;
+  }
+}
+
+/** An error answer of the REST API: HTTP status plus a JSON body `{error, code}`. */
+export class HttpError extends Error {
+  readonly status: number;
+
+  constructor(readonly kind: HttpErrorName, detail?: string) {
+    const entry = HttpErrors[kind];
+    super(detail ? `${entry.message}: ${detail}` : entry.message);
+    this.name = 'HttpError';
+    this.status = entry.status;
+  }
+}

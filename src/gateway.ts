@@ -1,0 +1,180 @@
+import { nanoid } from 'nanoid';
+import { type App, AppRegistry } from './apps/app-registry.js';
+import { ChannelIndex } from './channels/channel-index.js';
+import { type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
+import { ProtocolError } from './errors.js';
+import { createApi } from './http/api.js';
+import type { OutgoingEvent } from './http/events-endpoint.js';
+import { createLogger, type Logger } from './log.js';
+import { admit } from './protocol/admission.js';
+import { checkChannelName } from './protocol/channel-name.js';
+import { asJsonText, encodeFrame } from './protocol/codec.js';
+import { Session, type SessionContext, refuse } from './protocol/session.js';
+import { SessionRegistry } from './protocol/session-registry.js';
+import { socketIdGenerator } from './protocol/socket-id.js';
+import { createFanOut } from './transport/fan-out-strategy.js';
+import { isNativeUws } from './transport/uws.js';
+import { UwsServer } from './transport/uws-server.js';
+
+/** How often every session is checked for liveness and backpressure; bounds how late a 4201/4101 comes. */
+const SWEEP_INTERVAL_MS = 1000;
+
+export interface PublishOptions {
+  /** The publisher's own socket, which should not receive the event (Pusher `socket_id`). */
+  readonly exceptSocketId?: string;
+}
+
+export interface Health {
+  readonly status: 'ok' | 'draining';
+  readonly nodeId: string;
+  readonly uws: { readonly native: boolean; readonly warning?: string };
+  readonly connections: number;
+  readonly channels: number;
+  readonly uptimeSeconds: number;
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly nodeId: string;
+  /** Starts serving; resolves to the bound port (pass 0 for a free one). */
+  listen(port?: number, host?: string): Promise<number>;
+  /**
+   * Publishes an event to a channel's subscribers on this node. `data` is JSON text (delivered
+   * verbatim), any other string (delivered as a JSON string), or a value (JSON-encoded).
+   * Returns how many subscribers the channel has here.
+   */
+  publish(appId: string, channel: string, event: string, data: unknown, options?: PublishOptions): number;
+  health(): Health;
+  /** Stops accepting, tells every client to reconnect elsewhere (4200), and resolves once all are gone. */
+  close(): Promise<void>;
+}
+
+export const FALLBACK_WARNING =
+  'uWebSockets.js native binary did not load; running on the slow ws-based emulation. Use Node 20 on glibc >= 2.36.';
+
+export function createGateway(options: GatewayOptions & { logger?: Logger } = {}): Gateway {
+  const { logger, ...settings } = options;
+  const config = resolveConfig(settings);
+  const log = logger ?? createLogger(config.logLevel);
+  const nodeId = nanoid(12);
+  const startedAt = Date.now();
+  const apps = new AppRegistry(config.apps);
+  const fanOut = createFanOut();
+  const index = new ChannelIndex(fanOut);
+  const sessions = new SessionRegistry();
+  const nextSocketId = socketIdGenerator();
+  const context: SessionContext = {
+    index,
+    log,
+    now: Date.now,
+    activityTimeoutMs: config.activityTimeout * 1000,
+    pongTimeoutMs: config.pongTimeout * 1000,
+    maxMessageBytes: config.maxMessageBytes,
+    maxBackpressureBytes: config.maxBackpressureBytes,
+  };
+  let draining = false;
+  let drained: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  const deliver = (app: App, channel: string, event: string, data: string, exceptSocketId?: string): number => {
+    const except = exceptSocketId === undefined ? undefined : sessions.find(exceptSocketId);
+    const sameApp = except?.app === app ? except : undefined;
+    return index.publish(app.id, channel, () => encodeFrame(event, data, channel), sameApp);
+  };
+
+  const health = (): Health => ({
+    status: draining ? 'draining' : 'ok',
+    nodeId,
+    uws: isNativeUws ? { native: true } : { native: false, warning: FALLBACK_WARNING },
+    connections: sessions.size,
+    channels: index.channelCount(),
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+  });
+
+  const api = createApi({
+    apps,
+    log,
+    nowSeconds: () => Math.floor(Date.now() / 1000),
+    publish: (app: App, events: readonly OutgoingEvent[]) => {
+      for (const e of events) deliver(app, e.channel, e.name, e.data, e.exceptSocketId);
+    },
+    health,
+    isReady: () => !draining,
+  });
+
+  const transport = new UwsServer(
+    {
+      openSocket: (connection, request) => {
+        const admission = draining ? { dialect: 'broadcastt' as const, error: new ProtocolError('ServerRestarting') } : admit(request, apps, (app) => sessions.countFor(app));
+        if (admission.error) {
+          refuse(connection, admission.dialect, admission.error);
+          return undefined;
+        }
+        const session = new Session(connection, admission.app, admission.dialect, nextSocketId(), context);
+        sessions.add(session);
+        session.open();
+        return {
+          receive: (message, isBinary) => session.receive(message, isBinary),
+          markAlive: () => session.markAlive(),
+          close: () => {
+            session.close();
+            sessions.remove(session);
+            if (draining && sessions.size === 0) drained?.();
+          },
+        };
+      },
+      http: api,
+    },
+    {
+      maxFrameBytes: config.maxFrameBytes,
+      maxBackpressureBytes: config.maxBackpressureBytes,
+      maxRequestBytes: config.maxRequestBytes,
+      // Well after the sweep would have closed a silent peer with 4201; uWS wants a multiple of 4 s.
+      idleTimeoutSeconds: Math.min(960, 4 * Math.ceil((config.activityTimeout + 2 * config.pongTimeout + 8) / 4)),
+    },
+  );
+
+  const sweep = () => {
+    const now = Date.now();
+    for (const session of sessions) session.sweep(now);
+  };
+
+  return {
+    config,
+    nodeId,
+    async listen(port = config.port, host = config.host) {
+      if (!isNativeUws) log.warn(FALLBACK_WARNING);
+      const bound = await transport.listen(host, port);
+      sweepTimer ??= setInterval(sweep, SWEEP_INTERVAL_MS).unref();
+      log.info('listening', { host, port: bound, nodeId, nativeUws: isNativeUws });
+      return bound;
+    },
+    publish(appId, channel, event, data, publishOptions = {}) {
+      const app = apps.findById(appId);
+      if (!app) throw new Error(`no app with id "${appId}"`);
+      checkChannelName(channel, app.maxChannelNameLength);
+      const text = typeof data === 'string' ? asJsonText(data) : JSON.stringify(data ?? {});
+      return deliver(app, channel, event, text, publishOptions.exceptSocketId);
+    },
+    health,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        draining = true;
+        transport.stopListening();
+        const finish = () => {
+          clearTimeout(deadline);
+          if (sweepTimer) clearInterval(sweepTimer);
+          for (const session of sessions) session.connection.terminate();
+          log.info('closed', { nodeId });
+          resolve();
+        };
+        const deadline = setTimeout(finish, config.shutdownTimeoutMs);
+        drained = finish;
+        if (sessions.size === 0) return finish();
+        for (const session of sessions) session.fail(new ProtocolError('ServerRestarting'));
+      });
+      return closing;
+    },
+  };
+}

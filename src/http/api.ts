@@ -1,0 +1,61 @@
+import type { App, AppRegistry } from '../apps/app-registry.js';
+import { HttpError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type ApiRequest, type ApiResponse, json } from './api-types.js';
+import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
+import { verifyRequestSignature } from './request-signature.js';
+
+export interface ApiContext {
+  readonly apps: AppRegistry;
+  readonly log: Logger;
+  readonly nowSeconds: () => number;
+  readonly publish: (app: App, events: readonly OutgoingEvent[]) => void;
+  readonly health: () => unknown;
+  readonly isReady: () => boolean;
+}
+
+type AppRoute = (request: ApiRequest, app: App) => ApiResponse;
+
+/**
+ * The REST API as a pure function of a fully read request: routing, app lookup, signature check and
+ * the endpoint. The transport only moves bytes. Every failure is an HttpError answered as
+ * `{"error": message}`; anything else is logged and answered 500.
+ */
+export function createApi(context: ApiContext): (request: ApiRequest) => ApiResponse {
+  const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (request, app) => {
+    context.publish(app, parse(request.body, app));
+    return json(200, {});
+  };
+  const appRoutes: Record<string, AppRoute | undefined> = {
+    'POST event': publishing(parseTrigger),
+    'POST events': publishing(parseEvents),
+    'POST batch_events': publishing(parseBatch),
+  };
+
+  const route = (request: ApiRequest): ApiResponse => {
+    if (request.method === 'GET' && request.path === '/') return json(200, context.health());
+    if (request.method === 'GET' && request.path === '/ready') {
+      if (!context.isReady()) throw new HttpError('NotReady', 'the gateway is shutting down');
+      return json(200, { ready: true });
+    }
+    const [, apps, appId, ...rest] = request.path.split('/');
+    const handler = apps === 'apps' && appId ? appRoutes[`${request.method} ${rest.join('/')}`] : undefined;
+    if (!handler || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${request.method} ${request.path}`);
+    const app = context.apps.findById(appId);
+    if (!app) throw new HttpError('AppNotFound', appId);
+    if (!app.enabled) throw new HttpError('AppDisabled', app.id);
+    verifyRequestSignature(request, app, context.nowSeconds());
+    return handler(request, app);
+  };
+
+  return (request) => {
+    try {
+      return route(request);
+    } catch (error) {
+      if (error instanceof HttpError) return json(error.status, { error: error.message });
+      context.log.error('unexpected error in REST handler', { path: request.path, error: String(error) });
+      const failure = new HttpError('ServerError');
+      return json(failure.status, { error: failure.message });
+    }
+  };
+}

@@ -1,0 +1,41 @@
+import type { App, AppRegistry } from '../apps/app-registry.js';
+import { ProtocolError } from '../errors.js';
+import type { Dialect } from './frames.js';
+
+/** What the transport copies out of an upgrade request before it goes away. */
+export interface UpgradeRequest {
+  /** Path without the query, e.g. `/app/app-key`. */
+  readonly path: string;
+  /** Raw query string without `?`, e.g. `protocol=7&client=js`. */
+  readonly query: string;
+}
+
+export type Admission =
+  | { readonly dialect: Dialect; readonly app: App; readonly error?: undefined }
+  | { readonly dialect: Dialect; readonly app?: undefined; readonly error: ProtocolError };
+
+const APP_PATH = /^\/apps?\/([^/]+)\/?$/;
+
+/**
+ * Decides whether a new WebSocket may join an app. Every upgrade is accepted by the transport so that a
+ * refusal can be reported in the protocol (error frame, then close with the same code, D6), in the
+ * dialect the client asked for.
+ */
+export function admit(request: UpgradeRequest, apps: AppRegistry, connectionsOf: (app: App) => number): Admission {
+  const dialect = dialectOf(request.query);
+  const key = APP_PATH.exec(request.path)?.[1];
+  if (key === undefined) return { dialect, error: new ProtocolError('PathNotFound', request.path.slice(0, 200)) };
+  const app = apps.findByKey(key);
+  if (!app) return { dialect, error: new ProtocolError('AppNotFound') };
+  if (!app.enabled) return { dialect, error: new ProtocolError('AppDisabled') };
+  if (connectionsOf(app) >= app.maxConnections) {
+    return { dialect, error: new ProtocolError('OverConnectionQuota', `at most ${app.maxConnections} connections`) };
+  }
+  return { dialect, app };
+}
+
+/** `protocol=7` selects the Pusher dialect (pusher-js, Laravel Echo); anything else is broadcastt. */
+export function dialectOf(query: string): Dialect {
+  return new URLSearchParams(query).get('protocol') === '7' ? 'pusher' : 'broadcastt';
+}
+

@@ -1,0 +1,95 @@
+import { ProtocolError } from '../errors.js';
+import { type ChannelName, type ClientFrame, EMPTY_DATA } from './frames.js';
+import { describeErrors, validators } from './schemas.js';
+
+/**
+ * Text in, typed frame out, or a ProtocolError saying what was wrong. Accepts either dialect prefix and
+ * `data` as an object or as a string holding JSON (D4). Size limits are the caller's job: the caller
+ * knows the configured limit and rejects before paying for a parse.
+ */
+export function decodeClientFrame(text: string): ClientFrame {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('InvalidMessage', 'the frame is not valid JSON');
+  }
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+    throw new ProtocolError('InvalidMessage', 'the frame must be a JSON object');
+  }
+  const { event } = frame as { event?: unknown };
+  if (typeof event !== 'string') throw new ProtocolError('InvalidMessage', 'the frame needs a string "event"');
+
+  if (event.startsWith('client-')) {
+    if (!validators.clientEvent(frame)) {
+      throw new ProtocolError('InvalidMessage', describeErrors(validators.clientEvent.errors, 'frame'));
+    }
+    const { channel, data } = frame as { channel: ChannelName; data?: unknown };
+    return { kind: 'client-event', event, channel, data };
+  }
+
+  switch (verbOf(event)) {
+    case 'subscribe': {
+      const data = objectData(frame);
+      if (!validators.subscribeData(data)) {
+        throw new ProtocolError('InvalidMessage', describeErrors(validators.subscribeData.errors, 'data'));
+      }
+      return { kind: 'subscribe', data };
+    }
+    case 'unsubscribe': {
+      const data = objectData(frame);
+      if (!validators.unsubscribeData(data)) {
+        throw new ProtocolError('InvalidMessage', describeErrors(validators.unsubscribeData.errors, 'data'));
+      }
+      return { kind: 'unsubscribe', data };
+    }
+    case 'ping':
+      return { kind: 'ping' };
+    case 'pong':
+      return { kind: 'pong' };
+    default:
+      throw new ProtocolError('UnknownEvent', `"${event.slice(0, 100)}"`);
+  }
+}
+
+const DIALECT_PREFIX = /^(?:broadcastt|pusher):/;
+
+function verbOf(event: string): string | undefined {
+  const match = DIALECT_PREFIX.exec(event);
+  return match ? event.slice(match[0].length) : undefined;
+}
+
+/** `data` may arrive as an object or as a string holding the JSON object (both appear in the wild). */
+function objectData(frame: object): unknown {
+  const { data } = frame as { data?: unknown };
+  if (typeof data !== 'string') return data ?? {};
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw new ProtocolError('InvalidMessage', 'data is a string but not valid JSON');
+  }
+}
+
+/** Encodes a server frame. Channel-less frames omit `channel`; `data` must already be JSON text. */
+export function encodeFrame(event: string, data: string = EMPTY_DATA, channel?: ChannelName): string {
+  return JSON.stringify(channel === undefined ? { event, data } : { event, channel, data });
+}
+
+/** `data` of an error frame. */
+export function errorData(error: ProtocolError): string {
+  return JSON.stringify({ code: error.code, message: error.message });
+}
+
+/**
+ * Clients parse `data` as JSON unconditionally (D4), so publisher data that is not JSON text (a Pusher
+ * library sending a bare string) is delivered as a JSON string: clients then see that same string.
+ * Costs one parse per publish, never per recipient.
+ */
+export function asJsonText(data: string): string {
+  try {
+    JSON.parse(data);
+    return data;
+  } catch {
+    return JSON.stringify(data);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Frame names and shapes. A connection speaks one dialect (D2): the same protocol with `broadcastt:` or
+ * `pusher:` event prefixes. Names are computed once per dialect, never per frame.
+ */
+export type Dialect = 'broadcastt' | 'pusher';
+
+export type SocketId = string;
+export type ChannelName = string;
+
+function serverEventNames(prefix: Dialect) {
+  return {
+    connectionEstablished: `${prefix}:connection_established`,
+    error: `${prefix}:error`,
+    pong: `${prefix}:pong`,
+    subscriptionSucceeded: `${prefix}_internal:subscription_succeeded`,
+  } as const;
+}
+
+export type ServerEventNames = ReturnType<typeof serverEventNames>;
+
+export const ServerEvents: Readonly<Record<Dialect, ServerEventNames>> = {
+  broadcastt: serverEventNames('broadcastt'),
+  pusher: serverEventNames('pusher'),
+};
+
+/** Client frames after decoding and validation; `kind` is the event without its dialect prefix. */
+export type ClientFrame =
+  | { kind: 'subscribe'; data: SubscribeData }
+  | { kind: 'unsubscribe'; data: { channel: ChannelName } }
+  | { kind: 'ping' }
+  | { kind: 'pong' }
+  | { kind: 'client-event'; event: string; channel: ChannelName; data: unknown };
+
+export type SubscribeData = { channel: ChannelName; auth?: string; channel_data?: string };
+
+/** `data` of a server frame is JSON text; an empty object is sent as "{}", never omitted (D4). */
+export const EMPTY_DATA = '{}';

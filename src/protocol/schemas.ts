@@ -1,0 +1,51 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import clientFrames from '../../protocol/client-frames.schema.json' with { type: 'json' };
+import serverFrames from '../../protocol/server-frames.schema.json' with { type: 'json' };
+import rest from '../../protocol/rest.schema.json' with { type: 'json' };
+import type { SubscribeData } from './frames.js';
+
+/**
+ * The compiled validators of protocol/*.schema.json. Compiled once when this module loads; the hot
+ * paths only call the returned functions.
+ */
+const ajv = new Ajv2020({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
+ajv.addSchema([clientFrames, serverFrames, rest]);
+
+function compiled<T>(ref: string): ValidateFunction<T> {
+  const fn = ajv.getSchema<T>(ref);
+  if (!fn) throw new Error(`schema ${ref} is missing from protocol/`);
+  return fn;
+}
+
+export const validators = {
+  subscribeData: compiled<SubscribeData>('client-frames.schema.json#/$defs/subscribeData'),
+  unsubscribeData: compiled<SubscribeData>('client-frames.schema.json#/$defs/unsubscribeData'),
+  clientEvent: compiled('client-frames.schema.json#/$defs/clientEvent'),
+  clientFrame: compiled('client-frames.schema.json'),
+  serverFrame: compiled('server-frames.schema.json'),
+  trigger: compiled('rest.schema.json#/$defs/trigger'),
+  batchItem: compiled('rest.schema.json#/$defs/batchItem'),
+};
+
+/** Validators by JSON pointer into a schema file, for tests and tooling (e.g. a `contentSchema`). */
+export function validatorFor(ref: string): ValidateFunction {
+  return compiled(ref);
+}
+
+/**
+ * One line naming where the input is wrong, e.g. `data.channel must match pattern "..."`.
+ * `root` names the validated value in the message ("data", "body", "config").
+ */
+export function describeErrors(errors: ErrorObject[] | null | undefined, root: string): string {
+  const first = errors?.[0];
+  if (!first) return `${root} is invalid`;
+  const path = first.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join('');
+  const missing = first.keyword === 'required' ? `.${String(first.params.missingProperty)}` : '';
+  const message = first.keyword === 'required' ? 'is required' : first.message ?? 'is invalid';
+  return `${root}${path}${missing} ${message}`;
+}

@@ -1,0 +1,167 @@
+import type { App } from '../apps/app-registry.js';
+import type { ChannelIndex } from '../channels/channel-index.js';
+import type { Subscriber } from '../channels/fan-out.js';
+import { ProtocolError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { checkChannelName, classifyChannel } from './channel-name.js';
+import { decodeClientFrame, encodeFrame, errorData } from './codec.js';
+import type { Connection } from './connection.js';
+import {
+  type ChannelName,
+  type ClientFrame,
+  type Dialect,
+  type ServerEventNames,
+  ServerEvents,
+  type SocketId,
+  type SubscribeData,
+} from './frames.js';
+
+/** What every session of a gateway shares. Times are in milliseconds from `now()`. */
+export interface SessionContext {
+  readonly index: ChannelIndex;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly activityTimeoutMs: number;
+  readonly pongTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  readonly maxBackpressureBytes: number;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * The protocol state of one admitted connection: its channels and liveness. The transport feeds it
+ * messages and pongs; it answers through its Connection and never sees a socket. Every failure of
+ * client input becomes an error frame; only fatal catalogue errors close the connection.
+ */
+export class Session implements Subscriber {
+  readonly channels = new Set<ChannelName>();
+  private readonly names: ServerEventNames;
+  private lastActivityMs: number;
+  private pingSentAtMs = 0;
+  private closed = false;
+
+  constructor(
+    readonly connection: Connection,
+    readonly app: App,
+    readonly dialect: Dialect,
+    readonly socketId: SocketId,
+    private readonly context: SessionContext,
+  ) {
+    this.names = ServerEvents[dialect];
+    this.lastActivityMs = context.now();
+  }
+
+  open(): void {
+    const data = JSON.stringify({
+      socket_id: this.socketId,
+      activity_timeout: Math.round(this.context.activityTimeoutMs / 1000),
+    });
+    this.connection.send(encodeFrame(this.names.connectionEstablished, data));
+  }
+
+  /** One WebSocket message. The buffer is only read during this call (uWS neuters it afterwards). */
+  receive(message: ArrayBuffer | Uint8Array, isBinary: boolean): void {
+    this.markAlive();
+    try {
+      if (isBinary) throw new ProtocolError('BinaryNotSupported');
+      if (message.byteLength > this.context.maxMessageBytes) {
+        throw new ProtocolError('MessageTooLarge', `${message.byteLength} bytes, over the limit of ${this.context.maxMessageBytes}`);
+      }
+      this.handle(decodeClientFrame(utf8.decode(message)));
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  /** Any sign of life from the client: a message, or a pong to our ping. */
+  markAlive(): void {
+    this.lastActivityMs = this.context.now();
+    this.pingSentAtMs = 0;
+  }
+
+  /**
+   * Periodic health check, run by the gateway's sweep for every session. Closes slow consumers (4101),
+   * pings connections silent for activity_timeout, and closes those still silent pongTimeout later (4201).
+   */
+  sweep(nowMs: number): void {
+    if (this.closed) return;
+    if (this.connection.bufferedAmount() >= this.context.maxBackpressureBytes) {
+      this.fail(new ProtocolError('SlowConsumer', `over ${this.context.maxBackpressureBytes} bytes queued`));
+    } else if (this.pingSentAtMs === 0) {
+      if (nowMs - this.lastActivityMs >= this.context.activityTimeoutMs) {
+        this.pingSentAtMs = nowMs;
+        this.connection.ping();
+      }
+    } else if (nowMs - this.pingSentAtMs >= this.context.pongTimeoutMs) {
+      this.fail(new ProtocolError('PongNotReceived'));
+    }
+  }
+
+  /** Sends the error frame; a fatal error then closes the connection with the same code (D6). */
+  fail(error: ProtocolError): void {
+    if (this.closed) return;
+    this.connection.send(encodeFrame(this.names.error, errorData(error)));
+    if (error.fatal) this.connection.close(error.code, error.message);
+  }
+
+  /** The connection is gone: leave every channel. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const channel of this.channels) this.context.index.unsubscribe(this.app.id, channel, this);
+    this.channels.clear();
+  }
+
+  private handle(frame: ClientFrame): void {
+    switch (frame.kind) {
+      case 'subscribe':
+        return this.subscribe(frame.data);
+      case 'unsubscribe':
+        return this.unsubscribe(frame.data.channel);
+      case 'ping':
+        return this.connection.send(encodeFrame(this.names.pong));
+      case 'pong':
+        return;
+      case 'client-event':
+        throw new ProtocolError('ClientEventRejected', `client events are not enabled for app ${this.app.id}`);
+      default:
+        return assertNever(frame);
+    }
+  }
+
+  private subscribe({ channel }: SubscribeData): void {
+    checkChannelName(channel, this.app.maxChannelNameLength);
+    if (classifyChannel(channel) !== 'public') {
+      throw new ProtocolError('SubscriptionRefused', `${channel}: private and presence channels are not supported by this gateway version yet`);
+    }
+    if (!this.channels.has(channel)) {
+      if (this.channels.size >= this.app.maxChannelsPerConnection) {
+        throw new ProtocolError('TooManyChannels', `at most ${this.app.maxChannelsPerConnection} per connection`);
+      }
+      this.channels.add(channel);
+      this.context.index.subscribe(this.app.id, channel, this);
+    }
+    this.connection.send(encodeFrame(this.names.subscriptionSucceeded, undefined, channel));
+  }
+
+  private unsubscribe(channel: ChannelName): void {
+    if (this.channels.delete(channel)) this.context.index.unsubscribe(this.app.id, channel, this);
+  }
+
+  private report(error: unknown): void {
+    if (error instanceof ProtocolError) return this.fail(error);
+    this.context.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
+    this.fail(new ProtocolError('ServerError'));
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled frame ${JSON.stringify(value)}`);
+}
+
+/** Reports a refusal to a connection that never became a session (see admission.ts). */
+export function refuse(connection: Connection, dialect: Dialect, error: ProtocolError): void {
+  connection.send(encodeFrame(ServerEvents[dialect].error, errorData(error)));
+  connection.close(error.code, error.message);
+}

@@ -1,0 +1,120 @@
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import { HttpError } from '../errors.js';
+import type { ApiRequest, ApiResponse } from '../http/api-types.js';
+import { json } from '../http/api-types.js';
+import type { UpgradeRequest } from '../protocol/admission.js';
+import { readBody, writeResponse } from './http-io.js';
+import { uws } from './uws.js';
+import { UwsConnection } from './uws-connection.js';
+
+/** What the server needs from whoever handles an accepted socket (a Session). */
+export interface SocketHandler {
+  receive(message: ArrayBuffer, isBinary: boolean): void;
+  markAlive(): void;
+  close(): void;
+}
+
+export interface TransportHandlers {
+  /** A socket opened; returns its handler, or undefined when it was refused (and is being closed). */
+  openSocket(connection: UwsConnection<SocketData>, request: UpgradeRequest): SocketHandler | undefined;
+  /** Answers a REST request whose body has been read in full. */
+  http(request: ApiRequest): ApiResponse;
+}
+
+export interface TransportOptions {
+  readonly maxFrameBytes: number;
+  readonly maxBackpressureBytes: number;
+  readonly maxRequestBytes: number;
+  /** uWS's own timeout: a safety net for dead TCP connections behind the gateway's ping sweep. */
+  readonly idleTimeoutSeconds: number;
+}
+
+export interface SocketData {
+  readonly request: UpgradeRequest;
+  connection?: UwsConnection<SocketData>;
+  handler?: SocketHandler;
+}
+
+/**
+ * The uWebSockets.js binding: sockets and HTTP in, calls to the handlers out. It makes no protocol
+ * decisions. Every path is upgradable so that refusals (unknown path or key) can be reported in the
+ * protocol rather than as a bare HTTP error.
+ */
+export class UwsServer {
+  readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | undefined;
+
+  constructor(handlers: TransportHandlers, options: TransportOptions) {
+    this.app = uws.App();
+    this.app.ws<SocketData>('/*', {
+      maxPayloadLength: options.maxFrameBytes,
+      // Sends beyond twice the slow-consumer threshold are dropped by uWS; the gateway's sweep closes
+      // any connection at or over the threshold (4101), so a consumer loses messages only in its last
+      // sweep interval before being closed, and buffers stay bounded.
+      maxBackpressure: options.maxBackpressureBytes * 2,
+      closeOnBackpressureLimit: 0, // typed as a number by uWS; 0 means off
+      idleTimeout: options.idleTimeoutSeconds,
+      sendPingsAutomatically: false,
+      upgrade: (res, req, context) => {
+        // req is only valid synchronously inside this handler: copy everything before upgrading.
+        const request: UpgradeRequest = { path: req.getUrl(), query: req.getQuery() ?? '' };
+        res.upgrade<SocketData>(
+          { request },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open: (ws) => {
+        const data = ws.getUserData();
+        data.connection = new UwsConnection(ws);
+        data.handler = handlers.openSocket(data.connection, data.request);
+      },
+      message: (ws, message, isBinary) => ws.getUserData().handler?.receive(message, isBinary),
+      pong: (ws) => ws.getUserData().handler?.markAlive(),
+      close: (ws: WebSocket<SocketData>) => {
+        const data = ws.getUserData();
+        if (data.connection) data.connection.isOpen = false;
+        data.handler?.close();
+      },
+    });
+    this.app.any('/*', (res, req) => this.serveHttp(handlers, options, res, req));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}`));
+        this.listenSocket = socket;
+        resolve(uws.us_socket_local_port(socket as never));
+      });
+    });
+  }
+
+  /** Stops accepting connections; open ones are untouched. */
+  stopListening(): void {
+    if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+  }
+
+  private serveHttp(handlers: TransportHandlers, options: TransportOptions, res: HttpResponse, req: HttpRequest): void {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const method = req.getMethod().toUpperCase();
+    const base = { method, path: req.getUrl(), query: req.getQuery() ?? '' };
+    const tooLarge = () => {
+      const error = new HttpError('PayloadTooLarge', `request body over ${options.maxRequestBytes} bytes`);
+      if (!aborted) writeResponse(res, json(error.status, { error: error.message }), true);
+    };
+    const answer = (body: Buffer) => {
+      const response = handlers.http({ ...base, body });
+      if (!aborted) writeResponse(res, response);
+    };
+    if (method === 'GET' || method === 'HEAD') return answer(Buffer.alloc(0));
+    if (Number(req.getHeader('content-length')) > options.maxRequestBytes) return tooLarge();
+    readBody(res, options.maxRequestBytes, answer, tooLarge);
+  }
+}

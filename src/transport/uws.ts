@@ -1,0 +1,10 @@
+import uws from 'uWebSockets.js';
+
+/**
+ * The uWebSockets.js registry mirror silently falls back to a slow `ws`-based emulation when its native
+ * binary does not load (wrong Node ABI or glibc). The native module's functions are native code; the
+ * emulation's are JavaScript. Startup, `/` and the benchmark all report this flag.
+ */
+export const isNativeUws: boolean = String(uws.App).includes('[native code]');
+
+export { uws };
