@@ -1,0 +1,59 @@
+import { request } from 'node:http';
+import type { Test } from 'tap';
+import { createGateway, type Gateway } from '../../src/gateway.js';
+import type { GatewayOptions } from '../../src/config.js';
+import { signRequestQuery } from '../../src/http/request-signature.js';
+import { createLogger } from '../../src/log.js';
+
+export const DEMO_APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' } as const;
+
+export interface Running {
+  readonly gateway: Gateway;
+  readonly port: number;
+  readonly wsUrl: (path?: string) => string;
+  readonly http: string;
+}
+
+/** A real gateway on 127.0.0.1, port 0, closed when the test ends. Logs are silent unless LOG_LEVEL is set. */
+export async function startGateway(t: Test, options: GatewayOptions = {}): Promise<Running> {
+  const gateway = createGateway({ logger: createLogger((process.env.LOG_LEVEL as never) ?? 'silent'), ...options });
+  const port = await gateway.listen(0, '127.0.0.1');
+  t.teardown(() => gateway.close());
+  return {
+    gateway,
+    port,
+    wsUrl: (path = `/app/${DEMO_APP.key}`) => `ws://127.0.0.1:${port}${path}`,
+    http: `http://127.0.0.1:${port}`,
+  };
+}
+
+/**
+ * One HTTP request on its own connection (`Connection: close`), so no keep-alive socket outlives the
+ * test and holds the process open after the gateway has closed.
+ */
+export function httpRequest(url: string, method = 'GET', body = ''): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false, headers: { connection: 'close', 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** POSTs a body to a REST path of the running gateway, signed for `app` as the server libraries sign it. */
+export function signedPost(
+  running: Running,
+  path: string,
+  body: unknown,
+  app: { key: string; secret: string } = DEMO_APP,
+): Promise<{ status: number; body: any }> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const query = signRequestQuery(app, 'POST', path, text);
+  return httpRequest(`${running.http}${path}?${query}`, 'POST', text);
+}

@@ -1,0 +1,42 @@
+import { describeErrors, validatorFor, validators } from '../../src/protocol/schemas.js';
+
+/** A server frame with its `data` string decoded. */
+export interface Frame {
+  event: string;
+  channel?: string;
+  data: any;
+  /** The frame's other top-level fields (e.g. a future `id`). */
+  [field: string]: unknown;
+}
+
+const DEF_BY_SUFFIX: Record<string, string> = {
+  connection_established: 'connectionEstablished',
+  error: 'error',
+  pong: 'pong',
+  subscription_succeeded: 'subscriptionSucceeded',
+};
+
+/** The protocol/server-frames.schema.json definition a frame with this event must satisfy. */
+export function serverFrameDef(event: string): string {
+  const match = /^(?:broadcastt|pusher)(?:_internal)?:(.+)$/.exec(event);
+  if (!match) return 'channelEvent';
+  return DEF_BY_SUFFIX[match[1] ?? ''] ?? 'unknown';
+}
+
+/**
+ * Decodes one server frame and checks it against protocol/: the envelope against the schema, then the
+ * decoded `data` against the definition's contentSchema. Throws with the reason when it does not conform.
+ */
+export function decodeServerFrame(text: string): Frame {
+  const frame = JSON.parse(text) as Frame;
+  if (!validators.serverFrame(frame)) {
+    throw new Error(`frame does not match server-frames.schema.json (${describeErrors(validators.serverFrame.errors, 'frame')}): ${text}`);
+  }
+  const def = serverFrameDef(frame.event);
+  const data = JSON.parse(frame.data as string);
+  if (def !== 'pong' && def !== 'unknown' && def !== 'channelEvent') {
+    const inner = validatorFor(`server-frames.schema.json#/$defs/${def}/properties/data/contentSchema`);
+    if (!inner(data)) throw new Error(`data of ${frame.event} is invalid (${describeErrors(inner.errors, 'data')}): ${text}`);
+  }
+  return { ...frame, data };
+}

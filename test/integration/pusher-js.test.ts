@@ -1,0 +1,61 @@
+import { Agent } from 'node:http';
+import Pusher from 'pusher';
+import pusherJs from 'pusher-js';
+import t from 'tap';
+import { DEMO_APP, startGateway } from '../helpers/gateway.js';
+
+// pusher-js is CommonJS exporting the class itself, while its typings declare an ES default export.
+const PusherClient = pusherJs as unknown as typeof pusherJs.default;
+
+/**
+ * The published Pusher libraries, unchanged: pusher-js (Node build, protocol 7) connects and
+ * subscribes; the `pusher` server library triggers over the Pusher REST paths.
+ */
+t.test('pusher-js connects, subscribes and receives events triggered by the pusher server library', async (t) => {
+  const running = await startGateway(t);
+  const client = new PusherClient(DEMO_APP.key, {
+    cluster: 'local',
+    wsHost: '127.0.0.1',
+    wsPort: running.port,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    disableStats: true,
+  });
+  t.teardown(() => client.disconnect());
+
+  const socketId = await new Promise<string>((resolve, reject) => {
+    client.connection.bind('connected', () => resolve(client.connection.socket_id));
+    client.connection.bind('error', reject);
+  });
+  t.match(socketId, /^\d+\.\d+$/);
+
+  const channel = client.subscribe('market');
+  await new Promise<void>((resolve, reject) => {
+    channel.bind('pusher:subscription_succeeded', () => resolve());
+    channel.bind('pusher:subscription_error', reject);
+  });
+
+  const server = new Pusher({
+    appId: DEMO_APP.id,
+    key: DEMO_APP.key,
+    secret: DEMO_APP.secret,
+    host: '127.0.0.1',
+    port: String(running.port),
+    useTLS: false,
+    agent: new Agent({ keepAlive: false }),
+  });
+  const received = new Promise<unknown>((resolve) => channel.bind('tick', resolve));
+  const single = await server.trigger('market', 'tick', { price: 101.5 });
+  t.equal(single.status, 200);
+  t.same(await received, { price: 101.5 });
+
+  const batched = new Promise<unknown>((resolve) => channel.bind('batched', resolve));
+  const batch = await server.triggerBatch([{ channel: 'market', name: 'batched', data: { n: 2 } }]);
+  t.equal(batch.status, 200);
+  t.same(await batched, { n: 2 });
+
+  const excludedSelf = new Promise<unknown>((resolve) => channel.bind('others', resolve));
+  await server.trigger('market', 'others', { skip: true }, { socket_id: socketId });
+  await server.trigger('market', 'others', { skip: false });
+  t.same(await excludedSelf, { skip: false }, 'the event sent with our socket_id was not delivered to us');
+});
