@@ -59,19 +59,8 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
   const nodeId = nanoid(12);
   const startedAt = Date.now();
   const apps = new AppRegistry(config.apps);
-  const fanOut = createFanOut();
-  const index = new ChannelIndex(fanOut);
   const sessions = new SessionRegistry();
   const nextSocketId = socketIdGenerator();
-  const context: SessionContext = {
-    index,
-    log,
-    now: Date.now,
-    activityTimeoutMs: config.activityTimeout * 1000,
-    pongTimeoutMs: config.pongTimeout * 1000,
-    maxMessageBytes: config.maxMessageBytes,
-    maxBackpressureBytes: config.maxBackpressureBytes,
-  };
   let draining = false;
   let drained: (() => void) | undefined;
   let closing: Promise<void> | undefined;
@@ -134,6 +123,18 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
       idleTimeoutSeconds: Math.min(960, 4 * Math.ceil((config.activityTimeout + 2 * config.pongTimeout + 8) / 4)),
     },
   );
+
+  // Sessions, REST and publish() are only called once listening, so they may refer to what follows.
+  const index = new ChannelIndex(createFanOut(transport.app));
+  const context: SessionContext = {
+    index,
+    log,
+    now: Date.now,
+    activityTimeoutMs: config.activityTimeout * 1000,
+    pongTimeoutMs: config.pongTimeout * 1000,
+    maxMessageBytes: config.maxMessageBytes,
+    maxBackpressureBytes: config.maxBackpressureBytes,
+  };
 
   const sweep = () => {
     const now = Date.now();
