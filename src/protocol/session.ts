@@ -39,6 +39,7 @@ export class Session implements Subscriber {
   private readonly names: ServerEventNames;
   private lastActivityMs: number;
   private pingSentAtMs = 0;
+  private evictedAtMs = 0;
   private closed = false;
 
   constructor(
@@ -63,6 +64,7 @@ export class Session implements Subscriber {
   /** One WebSocket message. The buffer is only read during this call (uWS neuters it afterwards). */
   receive(message: ArrayBuffer | Uint8Array, isBinary: boolean): void {
     this.markAlive();
+    if (this.evictedAtMs) return;
     try {
       if (isBinary) throw new ProtocolError('BinaryNotSupported');
       if (message.byteLength > this.context.maxMessageBytes) {
@@ -81,13 +83,25 @@ export class Session implements Subscriber {
   }
 
   /**
-   * Periodic health check, run by the gateway's sweep for every session. Closes slow consumers (4101),
-   * pings connections silent for activity_timeout, and closes those still silent pongTimeout later (4201).
+   * Periodic health check, run by the gateway's sweep for every session.
+   *
+   * Slow consumers: a connection whose send buffer reaches maxBackpressureBytes is evicted: it leaves
+   * every channel at once, so its buffer stops growing, and once the buffer has drained it gets the
+   * 4101 error and close frame (uWS discards a socket's buffer when it is ended, so ending earlier
+   * would lose the close code). A client that still reads nothing after pongTimeout is dropped.
+   *
+   * Liveness: a connection silent for activity_timeout gets an RFC 6455 ping; if still silent
+   * pongTimeout later, it is closed with 4201.
    */
   sweep(nowMs: number): void {
     if (this.closed) return;
-    if (this.connection.bufferedAmount() >= this.context.maxBackpressureBytes) {
-      this.fail(new ProtocolError('SlowConsumer', `over ${this.context.maxBackpressureBytes} bytes queued`));
+    const buffered = this.connection.bufferedAmount();
+    if (this.evictedAtMs) {
+      if (buffered === 0) this.fail(new ProtocolError('SlowConsumer', `over ${this.context.maxBackpressureBytes} bytes were queued`));
+      else if (nowMs - this.evictedAtMs >= this.context.pongTimeoutMs) this.connection.terminate();
+    } else if (buffered >= this.context.maxBackpressureBytes) {
+      this.evictedAtMs = nowMs;
+      this.leaveAllChannels();
     } else if (this.pingSentAtMs === 0) {
       if (nowMs - this.lastActivityMs >= this.context.activityTimeoutMs) {
         this.pingSentAtMs = nowMs;
@@ -109,6 +123,10 @@ export class Session implements Subscriber {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.leaveAllChannels();
+  }
+
+  private leaveAllChannels(): void {
     for (const channel of this.channels) this.context.index.unsubscribe(this.app.id, channel, this);
     this.channels.clear();
   }

@@ -48,9 +48,8 @@ export class UwsServer {
     this.app = uws.App();
     this.app.ws<SocketData>('/*', {
       maxPayloadLength: options.maxFrameBytes,
-      // Sends beyond twice the slow-consumer threshold are dropped by uWS; the gateway's sweep closes
-      // any connection at or over the threshold (4101), so a consumer loses messages only in its last
-      // sweep interval before being closed, and buffers stay bounded.
+      // A hard cap on each socket's send buffer: uWS drops sends beyond it. The session's sweep evicts
+      // a connection at maxBackpressureBytes, so drops only hit a consumer already being evicted.
       maxBackpressure: options.maxBackpressureBytes * 2,
       closeOnBackpressureLimit: 0, // typed as a number by uWS; 0 means off
       idleTimeout: options.idleTimeoutSeconds,
