@@ -88,7 +88,10 @@ export function configFromCli(argv: readonly string[], env: NodeJS.ProcessEnv): 
     options.apps = [{ id, key, secret }];
   }
   for (const [flag, raw] of flags) {
-    if (flag === '--config') continue;
+    if (flag === '--config') {
+      if (raw === undefined) throw new ConfigError('--config needs a file path');
+      continue;
+    }
     const setting = SETTINGS.find((s) => s.flag === flag);
     if (!setting) throw new ConfigError(`unknown option ${flag}; see --help`);
     if (raw === undefined) throw new ConfigError(`${flag} needs a value`);

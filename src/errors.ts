@@ -35,7 +35,7 @@ export class ProtocolError extends Error {
   }
 }
 
-/** An error answer of the REST API: HTTP status plus a JSON body `{error, code}`. */
+/** An error answer of the REST API: HTTP status plus a JSON body `{"error": message}`. */
 export class HttpError extends Error {
   readonly status: number;
 

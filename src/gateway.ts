@@ -6,7 +6,7 @@ import { ProtocolError } from './errors.js';
 import { createApi } from './http/api.js';
 import type { OutgoingEvent } from './http/events-endpoint.js';
 import { createLogger, type Logger } from './log.js';
-import { admit } from './protocol/admission.js';
+import { admit, dialectOf } from './protocol/admission.js';
 import { checkChannelName } from './protocol/channel-name.js';
 import { asJsonText, encodeFrame } from './protocol/codec.js';
 import { Session, type SessionContext, refuse } from './protocol/session.js';
@@ -95,7 +95,9 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
   const transport = new UwsServer(
     {
       openSocket: (connection, request) => {
-        const admission = draining ? { dialect: 'broadcastt' as const, error: new ProtocolError('ServerRestarting') } : admit(request, apps, (app) => sessions.countFor(app));
+        const admission = draining
+          ? { dialect: dialectOf(request.query), error: new ProtocolError('ServerRestarting') }
+          : admit(request, apps, (app) => sessions.countFor(app));
         if (admission.error) {
           refuse(connection, admission.dialect, admission.error);
           return undefined;

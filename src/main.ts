@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, configFromCli } from './config.js';
+import { WsErrors } from './errors.js';
 import { createGateway, FALLBACK_WARNING } from './gateway.js';
 import { isNativeUws } from './transport/uws.js';
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`${signal}: closing connections with 4200 so clients reconnect elsewhere...\n`);
+    process.stdout.write(`${signal}: closing connections with ${WsErrors.ServerRestarting.code} so clients reconnect elsewhere...\n`);
     void gateway.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -22,13 +22,15 @@ export class ChannelIndex {
 
   subscribe(appId: string, channel: string, subscriber: Subscriber): JoinResult {
     const topic = ChannelIndex.topic(appId, channel);
-    let set = this.members.get(topic);
-    const first = set === undefined;
-    if (!set) this.members.set(topic, (set = new Set()));
-    else if (set.has(subscriber)) return 'already';
-    set.add(subscriber);
+    const set = this.members.get(topic);
+    if (set?.has(subscriber)) return 'already';
     this.fanOut.join(topic, subscriber);
-    return first ? 'first' : 'joined';
+    if (set) {
+      set.add(subscriber);
+      return 'joined';
+    }
+    this.members.set(topic, new Set([subscriber]));
+    return 'first';
   }
 
   unsubscribe(appId: string, channel: string, subscriber: Subscriber): LeaveResult {

@@ -33,8 +33,9 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
   };
 
   const route = (request: ApiRequest): ApiResponse => {
-    if (request.method === 'GET' && request.path === '/') return json(200, context.health());
-    if (request.method === 'GET' && request.path === '/ready') {
+    const isRead = request.method === 'GET' || request.method === 'HEAD';
+    if (isRead && request.path === '/') return json(200, context.health());
+    if (isRead && request.path === '/ready') {
       if (!context.isReady()) throw new HttpError('NotReady', 'the gateway is shutting down');
       return json(200, { ready: true });
     }

@@ -54,12 +54,10 @@ function triggerEvents(value: unknown, app: App): OutgoingEvent[] {
   if (channels.length > app.maxChannelsPerTrigger) {
     throw new HttpError('BadRequest', `body.channels has ${channels.length} entries, over the limit of ${app.maxChannelsPerTrigger}`);
   }
+  channels.forEach((channel, i) => checkChannel(channel, trigger.channels ? `body.channels[${i}]` : 'body.channel', app));
   checkEvent(trigger, 'body', app);
   const data = asJsonText(trigger.data);
-  return [...new Set(channels)].map((channel, i) => {
-    checkChannel(channel, `body.channels[${i}]`, app);
-    return { channel, name: trigger.name, data, exceptSocketId: trigger.socket_id };
-  });
+  return [...new Set(channels)].map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id }));
 }
 
 function batchEvents(value: unknown, app: App): OutgoingEvent[] {

@@ -5,6 +5,7 @@ import { HttpError } from '../errors.js';
 /** Requests signed more than this far from server time are refused (replay window, as Pusher). */
 export const MAX_CLOCK_SKEW_SECONDS = 600;
 const AUTH_VERSION = '1.0';
+const SIGNATURE_FORMAT = /^[0-9a-f]{64}$/i;
 
 export interface SignableRequest {
   readonly method: string;
@@ -27,6 +28,8 @@ export function verifyRequestSignature(request: SignableRequest, app: App, nowSe
   const signature = params.get('auth_signature');
   params.delete('auth_signature');
   if (!signature) fail('auth_signature is missing');
+  // Buffer.from(…, 'hex') stops at the first non-hex character, so the format is checked first.
+  if (!SIGNATURE_FORMAT.test(signature ?? '')) fail('auth_signature must be 64 hex digits');
   if (params.get('auth_key') !== app.key) fail('auth_key does not match the app');
   if (params.get('auth_version') !== AUTH_VERSION) fail(`auth_version must be ${AUTH_VERSION}`);
 
@@ -35,7 +38,7 @@ export function verifyRequestSignature(request: SignableRequest, app: App, nowSe
   const skew = Math.abs(nowSeconds - timestamp);
   if (skew > MAX_CLOCK_SKEW_SECONDS) fail(`auth_timestamp is ${skew} s from server time; at most ${MAX_CLOCK_SKEW_SECONDS} s allowed`);
 
-  if (request.method === 'POST' || request.body.length > 0) {
+  if (request.method.toUpperCase() === 'POST' || request.body.length > 0) {
     const md5 = createHash('md5').update(request.body).digest('hex');
     if (params.get('body_md5') !== md5) fail('body_md5 does not match the MD5 of the request body');
   }

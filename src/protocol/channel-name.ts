@@ -1,5 +1,6 @@
 import { ProtocolError } from '../errors.js';
 import type { ChannelName } from './frames.js';
+import { CHANNEL_NAME_RULE } from './schemas.js';
 
 export type ChannelType = 'public' | 'private' | 'private-encrypted' | 'presence';
 
@@ -23,6 +24,6 @@ export function checkChannelName(name: string, maxLength: number): void {
     throw new ProtocolError('InvalidChannel', `"${name.slice(0, 40)}…" is ${name.length} characters, over the limit of ${maxLength}`);
   }
   if (!CHANNEL_CHARS.test(name)) {
-    throw new ProtocolError('InvalidChannel', `"${name}" may only use letters, digits and - _ = @ , . ;`);
+    throw new ProtocolError('InvalidChannel', `"${name.slice(0, 40)}" ${CHANNEL_NAME_RULE}`);
   }
 }

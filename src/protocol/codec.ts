@@ -1,3 +1,4 @@
+import type { ErrorObject } from 'ajv';
 import { ProtocolError } from '../errors.js';
 import { type ChannelName, type ClientFrame, EMPTY_DATA } from './frames.js';
 import { describeErrors, validators } from './schemas.js';
@@ -31,16 +32,12 @@ export function decodeClientFrame(text: string): ClientFrame {
   switch (verbOf(event)) {
     case 'subscribe': {
       const data = objectData(frame);
-      if (!validators.subscribeData(data)) {
-        throw new ProtocolError('InvalidMessage', describeErrors(validators.subscribeData.errors, 'data'));
-      }
+      if (!validators.subscribeData(data)) throw invalidData(validators.subscribeData.errors);
       return { kind: 'subscribe', data };
     }
     case 'unsubscribe': {
       const data = objectData(frame);
-      if (!validators.unsubscribeData(data)) {
-        throw new ProtocolError('InvalidMessage', describeErrors(validators.unsubscribeData.errors, 'data'));
-      }
+      if (!validators.unsubscribeData(data)) throw invalidData(validators.unsubscribeData.errors);
       return { kind: 'unsubscribe', data };
     }
     case 'ping':
@@ -50,6 +47,13 @@ export function decodeClientFrame(text: string): ClientFrame {
     default:
       throw new ProtocolError('UnknownEvent', `"${event.slice(0, 100)}"`);
   }
+}
+
+/** A channel name with characters outside the allowed set is an InvalidChannel, like an over-long one. */
+function invalidData(errors: ErrorObject[] | null | undefined): ProtocolError {
+  const first = errors?.[0];
+  const isChannelName = first?.instancePath === '/channel' && first.keyword === 'pattern';
+  return new ProtocolError(isChannelName ? 'InvalidChannel' : 'InvalidMessage', describeErrors(errors, 'data'));
 }
 
 const DIALECT_PREFIX = /^(?:broadcastt|pusher):/;

@@ -32,6 +32,9 @@ export function validatorFor(ref: string): ValidateFunction {
   return compiled(ref);
 }
 
+/** How a channel-name pattern failure reads, on WebSocket and REST alike. */
+export const CHANNEL_NAME_RULE = 'must be one or more of letters, digits and - _ = @ , . ;';
+
 /**
  * One line naming where the input is wrong, e.g. `data.channel must match pattern "..."`.
  * `root` names the validated value in the message ("data", "body", "config").
@@ -46,6 +49,11 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, root: s
     .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
     .join('');
   const missing = first.keyword === 'required' ? `.${String(first.params.missingProperty)}` : '';
-  const message = first.keyword === 'required' ? 'is required' : first.message ?? 'is invalid';
+  const message =
+    first.keyword === 'required'
+      ? 'is required'
+      : first.schemaPath.endsWith('/channelName/pattern')
+        ? CHANNEL_NAME_RULE
+        : first.message ?? 'is invalid';
   return `${root}${path}${missing} ${message}`;
 }

@@ -38,8 +38,8 @@ export class Session implements Subscriber {
   readonly channels = new Set<ChannelName>();
   private readonly names: ServerEventNames;
   private lastActivityMs: number;
-  private pingSentAtMs = 0;
-  private evictedAtMs = 0;
+  private pingSentAtMs: number | undefined;
+  private evictedAtMs: number | undefined;
   private closed = false;
 
   constructor(
@@ -64,7 +64,7 @@ export class Session implements Subscriber {
   /** One WebSocket message. The buffer is only read during this call (uWS neuters it afterwards). */
   receive(message: ArrayBuffer | Uint8Array, isBinary: boolean): void {
     this.markAlive();
-    if (this.evictedAtMs) return;
+    if (this.evictedAtMs !== undefined) return;
     try {
       if (isBinary) throw new ProtocolError('BinaryNotSupported');
       if (message.byteLength > this.context.maxMessageBytes) {
@@ -79,7 +79,7 @@ export class Session implements Subscriber {
   /** Any sign of life from the client: a message, or a pong to our ping. */
   markAlive(): void {
     this.lastActivityMs = this.context.now();
-    this.pingSentAtMs = 0;
+    this.pingSentAtMs = undefined;
   }
 
   /**
@@ -96,13 +96,13 @@ export class Session implements Subscriber {
   sweep(nowMs: number): void {
     if (this.closed) return;
     const buffered = this.connection.bufferedAmount();
-    if (this.evictedAtMs) {
+    if (this.evictedAtMs !== undefined) {
       if (buffered === 0) this.fail(new ProtocolError('SlowConsumer', `over ${this.context.maxBackpressureBytes} bytes were queued`));
       else if (nowMs - this.evictedAtMs >= this.context.pongTimeoutMs) this.connection.terminate();
     } else if (buffered >= this.context.maxBackpressureBytes) {
       this.evictedAtMs = nowMs;
       this.leaveAllChannels();
-    } else if (this.pingSentAtMs === 0) {
+    } else if (this.pingSentAtMs === undefined) {
       if (nowMs - this.lastActivityMs >= this.context.activityTimeoutMs) {
         this.pingSentAtMs = nowMs;
         this.connection.ping();
@@ -157,8 +157,8 @@ export class Session implements Subscriber {
       if (this.channels.size >= this.app.maxChannelsPerConnection) {
         throw new ProtocolError('TooManyChannels', `at most ${this.app.maxChannelsPerConnection} per connection`);
       }
-      this.channels.add(channel);
       this.context.index.subscribe(this.app.id, channel, this);
+      this.channels.add(channel);
     }
     this.connection.send(encodeFrame(this.names.subscriptionSucceeded, undefined, channel));
   }

@@ -71,6 +71,7 @@ export class UwsServer {
         data.handler = handlers.openSocket(data.connection, data.request);
       },
       message: (ws, message, isBinary) => ws.getUserData().handler?.receive(message, isBinary),
+      ping: (ws) => ws.getUserData().handler?.markAlive(),
       pong: (ws) => ws.getUserData().handler?.markAlive(),
       close: (ws: WebSocket<SocketData>) => {
         const data = ws.getUserData();

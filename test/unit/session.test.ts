@@ -1,0 +1,573 @@
+import t, { type Test } from 'tap';
+import { ChannelIndex } from '../../src/channels/channel-index.js';
+import { ProtocolError, WsErrors } from '../../src/errors.js';
+import { refuse } from '../../src/protocol/session.js';
+import { FakeConnection, makeSession } from '../helpers/fake-connection.js';
+
+const SOCKET_ID = /^\d+\.\d+$/;
+
+/** Asserts the connection got exactly one frame, a non-fatal error with `code`, and is still open. */
+function assertNonFatalError(
+  t: Test,
+  connection: FakeConnection,
+  code: number,
+  message: RegExp,
+  prefix = 'broadcastt',
+): void {
+  t.same(
+    connection.decoded().map((f) => f.event),
+    [`${prefix}:error`],
+    'exactly one error frame',
+  );
+  t.match(connection.last().data, { code, message });
+  t.equal(connection.closed, undefined, 'connection stays open');
+}
+
+t.test('connection_established', async (t) => {
+  for (const dialect of ['broadcastt', 'pusher'] as const) {
+    t.test(`is sent in the ${dialect} dialect with a socket id and activity_timeout`, async (t) => {
+      const { session, connection, config } = makeSession({ dialect });
+      session.open();
+      const [frame] = connection.frames();
+      t.equal(frame?.event, `${dialect}:connection_established`);
+      t.type(frame?.data, 'string', 'data is JSON text, not an object');
+      t.same(connection.last().data, { socket_id: '123.456', activity_timeout: config.activityTimeout });
+      t.match(connection.last().data, { socket_id: SOCKET_ID });
+      t.notOk('channel' in (frame ?? {}), 'no channel on a connection frame');
+    });
+  }
+
+  t.test('reports activity_timeout in seconds', async (t) => {
+    const { session, connection } = makeSession({ config: { activityTimeout: 7 } });
+    session.open();
+    t.match(connection.last().data, { activity_timeout: 7 });
+  });
+});
+
+t.test('subscribe', async (t) => {
+  t.test('with object data succeeds with the channel and data "{}"', async (t) => {
+    const { send, connection, index, app, session } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    t.same(connection.decoded(), [{ event: 'broadcastt_internal:subscription_succeeded', channel: 'news', data: {} }]);
+    t.type(connection.frames()[0]?.data, 'string');
+    t.equal(index.subscriberCount(app.id, 'news'), 1);
+    t.ok(session.channels.has('news'));
+  });
+
+  t.test('with data as a JSON string succeeds too', async (t) => {
+    const { send, connection, index, app } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: JSON.stringify({ channel: 'news' }) });
+    t.same(connection.decoded(), [{ event: 'broadcastt_internal:subscription_succeeded', channel: 'news', data: {} }]);
+    t.equal(index.subscriberCount(app.id, 'news'), 1);
+  });
+
+  t.test('answers in the pusher dialect on a pusher connection', async (t) => {
+    const { send, connection } = makeSession({ dialect: 'pusher' });
+    send({ event: 'pusher:subscribe', data: { channel: 'news' } });
+    t.same(connection.decoded(), [{ event: 'pusher_internal:subscription_succeeded', channel: 'news', data: {} }]);
+  });
+
+  t.test('accepts either prefix and answers in the connection dialect', async (t) => {
+    const { send, connection } = makeSession({ dialect: 'broadcastt' });
+    send({ event: 'pusher:subscribe', data: { channel: 'news' } });
+    t.same(connection.decoded(), [{ event: 'broadcastt_internal:subscription_succeeded', channel: 'news', data: {} }]);
+  });
+
+  t.test('ignores auth and channel_data on public channels', async (t) => {
+    const { send, connection } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news', auth: 'x:y', channel_data: '{}' } });
+    t.match(connection.last(), { event: 'broadcastt_internal:subscription_succeeded', channel: 'news' });
+  });
+
+  t.test('twice is harmless: one membership, both answered', async (t) => {
+    const { send, connection, index, app, session } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    t.same(
+      connection.decoded().map((f) => [f.event, f.channel]),
+      [
+        ['broadcastt_internal:subscription_succeeded', 'news'],
+        ['broadcastt_internal:subscription_succeeded', 'news'],
+      ],
+    );
+    t.equal(index.subscriberCount(app.id, 'news'), 1);
+    t.equal(session.channels.size, 1);
+  });
+
+  t.test('makes the session receive what is published on the channel', async (t) => {
+    const { send, connection, index, app } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    connection.clear();
+    const members = index.publish(app.id, 'news', () => JSON.stringify({ event: 'headline', channel: 'news', data: '{"n":1}' }));
+    t.equal(members, 1);
+    t.same(connection.decoded(), [{ event: 'headline', channel: 'news', data: { n: 1 } }]);
+  });
+});
+
+t.test('unsubscribe', async (t) => {
+  t.test('leaves the channel without an answer', async (t) => {
+    const { send, connection, index, app, session } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    connection.clear();
+    send({ event: 'broadcastt:unsubscribe', data: { channel: 'news' } });
+    t.same(connection.frames(), []);
+    t.equal(index.subscriberCount(app.id, 'news'), 0);
+    t.equal(session.channels.size, 0);
+  });
+
+  t.test('accepts data as a JSON string', async (t) => {
+    const { send, index, app } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    send({ event: 'pusher:unsubscribe', data: JSON.stringify({ channel: 'news' }) });
+    t.equal(index.subscriberCount(app.id, 'news'), 0);
+  });
+
+  t.test('of a channel never subscribed is a silent no-op', async (t) => {
+    const { send, connection } = makeSession();
+    send({ event: 'broadcastt:unsubscribe', data: { channel: 'never' } });
+    t.same(connection.frames(), []);
+    t.equal(connection.closed, undefined);
+  });
+
+  t.test('stops delivery to this session only', async (t) => {
+    const a = makeSession({ socketId: '1.1' });
+    const b = makeSession({ socketId: '1.2', index: a.index });
+    a.send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    b.send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    a.send({ event: 'broadcastt:unsubscribe', data: { channel: 'news' } });
+    a.connection.clear();
+    b.connection.clear();
+    t.equal(a.index.publish(a.app.id, 'news', () => JSON.stringify({ event: 'e', channel: 'news', data: '{}' })), 1);
+    t.same(a.connection.frames(), []);
+    t.equal(b.connection.frames().length, 1);
+  });
+});
+
+t.test('ping is answered with pong and data "{}"', async (t) => {
+  for (const dialect of ['broadcastt', 'pusher'] as const) {
+    const { send, connection } = makeSession({ dialect });
+    send({ event: `${dialect}:ping`, data: {} });
+    const [frame] = connection.frames();
+    t.same(frame, { event: `${dialect}:pong`, data: '{}' }, dialect);
+  }
+});
+
+t.test('a client pong is accepted silently', async (t) => {
+  const { send, connection } = makeSession();
+  send({ event: 'broadcastt:pong' });
+  t.same(connection.frames(), []);
+});
+
+t.test('bad input gets a non-fatal error frame naming the problem', async (t) => {
+  const cases: Array<[string, string | object, number, RegExp]> = [
+    ['invalid JSON', '{"event": "broadcastt:ping"', WsErrors.InvalidMessage.code, /not valid JSON/],
+    ['an array', '[1, 2]', WsErrors.InvalidMessage.code, /must be a JSON object/],
+    ['a string', '"broadcastt:ping"', WsErrors.InvalidMessage.code, /must be a JSON object/],
+    ['null', 'null', WsErrors.InvalidMessage.code, /must be a JSON object/],
+    ['missing event', { data: { channel: 'news' } }, WsErrors.InvalidMessage.code, /"event"/],
+    ['event not a string', { event: 42 }, WsErrors.InvalidMessage.code, /"event"/],
+    ['unknown event', { event: 'broadcastt:dance' }, WsErrors.UnknownEvent.code, /broadcastt:dance/],
+    ['unprefixed event', { event: 'subscribe', data: { channel: 'news' } }, WsErrors.UnknownEvent.code, /"subscribe"/],
+    ['internal prefix from a client', { event: 'pusher_internal:subscribe' }, WsErrors.UnknownEvent.code, /pusher_internal:subscribe/],
+    ['subscribe without data', { event: 'broadcastt:subscribe' }, WsErrors.InvalidMessage.code, /data\.channel is required/],
+    ['subscribe without data.channel', { event: 'broadcastt:subscribe', data: {} }, WsErrors.InvalidMessage.code, /data\.channel is required/],
+    ['data.channel a number', { event: 'broadcastt:subscribe', data: { channel: 42 } }, WsErrors.InvalidMessage.code, /data\.channel must be string/],
+    ['data.auth a number', { event: 'broadcastt:subscribe', data: { channel: 'a', auth: 1 } }, WsErrors.InvalidMessage.code, /data\.auth must be string/],
+    ['data an array', { event: 'broadcastt:subscribe', data: ['news'] }, WsErrors.InvalidMessage.code, /data must be object/],
+    ['data a string that is not JSON', { event: 'broadcastt:subscribe', data: 'news' }, WsErrors.InvalidMessage.code, /data is a string but not valid JSON/],
+    ['data a JSON string of a non-object', { event: 'broadcastt:subscribe', data: '"news"' }, WsErrors.InvalidMessage.code, /data must be object/],
+    ['unsubscribe without data.channel', { event: 'broadcastt:unsubscribe', data: {} }, WsErrors.InvalidMessage.code, /data\.channel is required/],
+    ['client event without channel', { event: 'client-typing', data: {} }, WsErrors.InvalidMessage.code, /frame\.channel is required/],
+  ];
+  for (const [name, input, code, message] of cases) {
+    t.test(name, async (t) => {
+      const { send, connection } = makeSession();
+      send(input);
+      assertNonFatalError(t, connection, code, message);
+    });
+  }
+});
+
+t.test('errors are reported in the connection dialect', async (t) => {
+  const { send, connection } = makeSession({ dialect: 'pusher' });
+  send('nope');
+  assertNonFatalError(t, connection, WsErrors.InvalidMessage.code, /not valid JSON/, 'pusher');
+});
+
+t.test('the connection keeps working after an error', async (t) => {
+  const { send, connection } = makeSession();
+  send('nope');
+  send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+  t.same(
+    connection.decoded().map((f) => f.event),
+    ['broadcastt:error', 'broadcastt_internal:subscription_succeeded'],
+  );
+});
+
+t.test('a binary frame is refused non-fatally', async (t) => {
+  const { session, connection } = makeSession();
+  session.receive(Buffer.from(JSON.stringify({ event: 'broadcastt:ping' })), true);
+  assertNonFatalError(t, connection, WsErrors.BinaryNotSupported.code, /Binary frames are not supported/);
+});
+
+t.test('message size limit (maxMessageBytes)', async (t) => {
+  const limit = 256;
+  const frameOfBytes = (bytes: number) => {
+    const base = JSON.stringify({ event: 'broadcastt:ping', data: { pad: '' } });
+    return JSON.stringify({ event: 'broadcastt:ping', data: { pad: 'x'.repeat(bytes - base.length) } });
+  };
+
+  t.test('a frame of exactly the limit is handled', async (t) => {
+    const { session, connection } = makeSession({ config: { maxMessageBytes: limit } });
+    const text = frameOfBytes(limit);
+    t.equal(Buffer.byteLength(text), limit);
+    session.receive(Buffer.from(text), false);
+    t.match(connection.last(), { event: 'broadcastt:pong' });
+  });
+
+  t.test('a larger frame gets a non-fatal error naming size and limit', async (t) => {
+    const { session, connection } = makeSession({ config: { maxMessageBytes: limit } });
+    session.receive(Buffer.from(frameOfBytes(limit + 1)), false);
+    assertNonFatalError(t, connection, WsErrors.MessageTooLarge.code, /257 bytes, over the limit of 256/);
+  });
+
+  t.test('the limit counts bytes, not characters', async (t) => {
+    const { session, connection } = makeSession({ config: { maxMessageBytes: limit } });
+    const text = JSON.stringify({ event: 'broadcastt:ping', data: { pad: 'é'.repeat(120) } });
+    t.ok(text.length <= limit && Buffer.byteLength(text) > limit, 'fits in characters, not in bytes');
+    session.receive(Buffer.from(text), false);
+    assertNonFatalError(t, connection, WsErrors.MessageTooLarge.code, /over the limit of 256/);
+  });
+});
+
+t.test('invalid channel names', async (t) => {
+  t.test('a name over maxChannelNameLength (164) is refused with InvalidChannel', async (t) => {
+    const { send, connection, index } = makeSession();
+    const name = 'x'.repeat(165);
+    send({ event: 'broadcastt:subscribe', data: { channel: name } });
+    assertNonFatalError(t, connection, WsErrors.InvalidChannel.code, /165 characters, over the limit of 164/);
+    t.equal(index.channelCount(), 0);
+  });
+
+  t.test('a name of exactly 164 characters is accepted', async (t) => {
+    const { send, connection } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'x'.repeat(164) } });
+    t.match(connection.last(), { event: 'broadcastt_internal:subscription_succeeded' });
+  });
+
+  t.test('the length limit is the app setting', async (t) => {
+    const { send, connection } = makeSession({ app: { maxChannelNameLength: 5 } });
+    send({ event: 'broadcastt:subscribe', data: { channel: 'abcdef' } });
+    assertNonFatalError(t, connection, WsErrors.InvalidChannel.code, /over the limit of 5/);
+  });
+
+  for (const name of ['bad channel', 'a:b', 'ünï', '#x', '']) {
+    t.test(`${JSON.stringify(name)} (bad charset) is refused non-fatally, naming data.channel`, async (t) => {
+      const { send, connection, index } = makeSession();
+      send({ event: 'broadcastt:subscribe', data: { channel: name } });
+      t.equal(connection.frames().length, 1);
+      t.match(connection.last(), { event: 'broadcastt:error', data: { code: WsErrors.InvalidChannel.code, message: /data\.channel must be one or more of letters/ } });
+      t.equal(connection.closed, undefined);
+      t.equal(index.channelCount(), 0);
+    });
+  }
+
+  t.test('a bad charset is reported with the InvalidChannel code', async (t) => {
+    const { send, connection } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'bad channel' } });
+    t.match(connection.last().data, { code: WsErrors.InvalidChannel.code }, 'InvalidChannel code');
+  });
+});
+
+t.test('private, encrypted and presence channels are refused non-fatally', async (t) => {
+  for (const channel of ['private-orders', 'private-encrypted-orders', 'presence-room']) {
+    t.test(channel, async (t) => {
+      const { send, connection, index, session } = makeSession();
+      send({ event: 'broadcastt:subscribe', data: { channel, auth: 'key:signature' } });
+      assertNonFatalError(t, connection, WsErrors.SubscriptionRefused.code, new RegExp(channel));
+      t.equal(index.channelCount(), 0);
+      t.equal(session.channels.size, 0);
+    });
+  }
+
+  t.test('"privatex" is an ordinary public channel', async (t) => {
+    const { send, connection } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'privatex' } });
+    t.match(connection.last(), { event: 'broadcastt_internal:subscription_succeeded', channel: 'privatex' });
+  });
+});
+
+t.test('channels per connection are limited by maxChannelsPerConnection', async (t) => {
+  const { send, connection, index, app, session } = makeSession({ app: { maxChannelsPerConnection: 2 } });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'a' } });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'b' } });
+  connection.clear();
+
+  send({ event: 'broadcastt:subscribe', data: { channel: 'c' } });
+  assertNonFatalError(t, connection, WsErrors.TooManyChannels.code, /at most 2 per connection/);
+  t.equal(index.subscriberCount(app.id, 'c'), 0);
+  t.equal(session.channels.size, 2);
+
+  connection.clear();
+  send({ event: 'broadcastt:subscribe', data: { channel: 'a' } });
+  t.match(connection.last(), { event: 'broadcastt_internal:subscription_succeeded', channel: 'a' }, 'resubscribing at the limit still succeeds');
+
+  send({ event: 'broadcastt:unsubscribe', data: { channel: 'a' } });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'c' } });
+  t.match(connection.last(), { event: 'broadcastt_internal:subscription_succeeded', channel: 'c' }, 'room again after leaving one');
+});
+
+t.test('client events are rejected non-fatally', async (t) => {
+  const { send, connection, index, app } = makeSession();
+  send({ event: 'broadcastt:subscribe', data: { channel: 'chat' } });
+  const other = makeSession({ socketId: '9.9', index });
+  other.send({ event: 'broadcastt:subscribe', data: { channel: 'chat' } });
+  other.connection.clear();
+  connection.clear();
+
+  send({ event: 'client-typing', channel: 'chat', data: { who: 'me' } });
+  assertNonFatalError(t, connection, WsErrors.ClientEventRejected.code, new RegExp(app.id));
+  t.same(other.connection.frames(), [], 'nothing reaches the other subscriber');
+});
+
+t.test('liveness sweep', async (t) => {
+  t.test('does nothing before activityTimeout', async (t) => {
+    const { session, connection, clock, context } = makeSession();
+    session.sweep(clock.now + context.activityTimeoutMs - 1);
+    t.equal(connection.pings, 0);
+    t.equal(connection.closed, undefined);
+  });
+
+  t.test('pings once after activityTimeout of silence', async (t) => {
+    const { session, connection, clock, context } = makeSession();
+    clock.now += context.activityTimeoutMs;
+    session.sweep(clock.now);
+    t.equal(connection.pings, 1);
+    clock.now += 1000;
+    session.sweep(clock.now);
+    t.equal(connection.pings, 1, 'no second ping while waiting for the answer');
+    t.equal(connection.closed, undefined);
+  });
+
+  t.test('closes with PongNotReceived after pongTimeout with no activity', async (t) => {
+    const { session, connection, clock, context } = makeSession();
+    clock.now += context.activityTimeoutMs;
+    session.sweep(clock.now);
+    clock.now += context.pongTimeoutMs - 1;
+    session.sweep(clock.now);
+    t.equal(connection.closed, undefined, 'not yet');
+
+    clock.now += 1;
+    session.sweep(clock.now);
+    t.match(connection.closed, { code: WsErrors.PongNotReceived.code, reason: /Pong reply not received/ });
+    t.same(connection.decoded(), [
+      { event: 'broadcastt:error', data: { code: WsErrors.PongNotReceived.code, message: WsErrors.PongNotReceived.message } },
+    ]);
+  });
+
+  t.test('does not close if markAlive() came after the ping', async (t) => {
+    const { session, connection, clock, context } = makeSession();
+    clock.now += context.activityTimeoutMs;
+    session.sweep(clock.now);
+    clock.now += 10;
+    session.markAlive();
+    clock.now += context.pongTimeoutMs;
+    session.sweep(clock.now);
+    t.equal(connection.closed, undefined);
+    t.equal(connection.pings, 1);
+
+    clock.now += context.activityTimeoutMs;
+    session.sweep(clock.now);
+    t.equal(connection.pings, 2, 'pings again after the next silent period');
+  });
+
+  t.test('any client message counts as activity', async (t) => {
+    const { session, send, connection, clock, context } = makeSession();
+    clock.now += context.activityTimeoutMs - 1;
+    send({ event: 'broadcastt:ping' });
+    clock.now += context.activityTimeoutMs - 1;
+    session.sweep(clock.now);
+    t.equal(connection.pings, 0);
+  });
+
+  t.test('a client message after the ping also prevents the close', async (t) => {
+    const { session, send, connection, clock, context } = makeSession();
+    clock.now += context.activityTimeoutMs;
+    session.sweep(clock.now);
+    send({ event: 'broadcastt:pong' });
+    clock.now += context.pongTimeoutMs;
+    session.sweep(clock.now);
+    t.equal(connection.closed, undefined);
+  });
+
+  t.test('does nothing to a consumer just under maxBackpressureBytes', async (t) => {
+    const { session, send, connection, clock, config, index, app } = makeSession();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    connection.clear();
+    connection.buffered = config.maxBackpressureBytes - 1;
+    session.sweep(clock.now);
+    t.equal(connection.closed, undefined);
+    t.equal(connection.terminated, false);
+    t.equal(index.subscriberCount(app.id, 'news'), 1);
+  });
+});
+
+t.test('slow consumers', async (t) => {
+  /** A session in two channels whose send buffer has just reached maxBackpressureBytes. */
+  const evicted = () => {
+    const fixture = makeSession();
+    fixture.send({ event: 'broadcastt:subscribe', data: { channel: 'a' } });
+    fixture.send({ event: 'broadcastt:subscribe', data: { channel: 'b' } });
+    fixture.connection.clear();
+    fixture.connection.buffered = fixture.config.maxBackpressureBytes;
+    fixture.session.sweep(fixture.clock.now);
+    return fixture;
+  };
+
+  t.test('are evicted from every channel as soon as bufferedAmount reaches maxBackpressureBytes', async (t) => {
+    const { session, connection, index, app } = evicted();
+    t.equal(index.subscriberCount(app.id, 'a'), 0);
+    t.equal(index.subscriberCount(app.id, 'b'), 0);
+    t.equal(session.channels.size, 0);
+    t.same(connection.frames(), [], 'nothing is sent while the buffer is full');
+    t.equal(connection.closed, undefined, 'not closed yet: ending now would discard the close frame');
+  });
+
+  t.test('are closed with SlowConsumer once the buffer has drained', async (t) => {
+    const { session, connection, clock } = evicted();
+    connection.buffered = 1;
+    clock.now += 1000;
+    session.sweep(clock.now);
+    t.equal(connection.closed, undefined, 'still draining');
+
+    connection.buffered = 0;
+    clock.now += 1000;
+    session.sweep(clock.now);
+    t.match(connection.last(), { event: 'broadcastt:error', data: { code: WsErrors.SlowConsumer.code, message: /Closed as a slow consumer/ } });
+    t.equal(connection.frames().length, 1);
+    t.match(connection.closed, { code: WsErrors.SlowConsumer.code });
+    t.equal(connection.sentAfterClose, 0, 'the error frame went out before the close');
+  });
+
+  t.test('are terminated if the buffer has not drained pongTimeout after the eviction', async (t) => {
+    const { session, connection, clock, context } = evicted();
+    clock.now += context.pongTimeoutMs - 1;
+    session.sweep(clock.now);
+    t.equal(connection.terminated, false);
+
+    clock.now += 1;
+    session.sweep(clock.now);
+    t.equal(connection.terminated, true);
+    t.equal(connection.closed, undefined, 'no close handshake with a peer that reads nothing');
+  });
+
+  t.test('have their messages ignored once evicted', async (t) => {
+    const { send, connection, index, app, session } = evicted();
+    send({ event: 'broadcastt:subscribe', data: { channel: 'c' } });
+    send('not json');
+    t.same(connection.frames(), []);
+    t.equal(index.subscriberCount(app.id, 'c'), 0);
+    t.equal(session.channels.size, 0);
+  });
+
+  t.test('are not pinged while draining', async (t) => {
+    const { session, connection, clock, context } = evicted();
+    connection.buffered = 1;
+    clock.now += context.activityTimeoutMs;
+    session.sweep(clock.now);
+    t.equal(connection.pings, 0);
+  });
+});
+
+t.test('sweep does nothing once the session is closed', async (t) => {
+  const { session, connection, clock, context } = makeSession();
+  session.close();
+  connection.buffered = Number.MAX_SAFE_INTEGER;
+  clock.now += context.activityTimeoutMs + context.pongTimeoutMs;
+  session.sweep(clock.now);
+  connection.buffered = 0;
+  session.sweep(clock.now);
+  t.equal(connection.pings, 0);
+  t.equal(connection.closed, undefined);
+  t.equal(connection.terminated, false);
+  t.same(connection.frames(), []);
+});
+
+t.test('fail()', async (t) => {
+  t.test('with a fatal error sends the error frame, then closes with the same code', async (t) => {
+    const { session, connection } = makeSession({ dialect: 'pusher' });
+    session.fail(new ProtocolError('ServerRestarting'));
+    t.same(connection.decoded(), [
+      { event: 'pusher:error', data: { code: WsErrors.ServerRestarting.code, message: WsErrors.ServerRestarting.message } },
+    ]);
+    t.same(connection.closed, { code: WsErrors.ServerRestarting.code, reason: WsErrors.ServerRestarting.message });
+    t.equal(connection.sentAfterClose, 0, 'the error frame went out before the close');
+  });
+
+  t.test('with a non-fatal error only sends the error frame', async (t) => {
+    const { session, connection } = makeSession();
+    session.fail(new ProtocolError('UnknownEvent', 'detail'));
+    t.same(connection.decoded(), [
+      { event: 'broadcastt:error', data: { code: WsErrors.UnknownEvent.code, message: `${WsErrors.UnknownEvent.message}: detail` } },
+    ]);
+    t.equal(connection.closed, undefined);
+  });
+
+  t.test('after close() sends nothing', async (t) => {
+    const { session, connection } = makeSession();
+    session.close();
+    session.fail(new ProtocolError('ServerRestarting'));
+    t.same(connection.frames(), []);
+    t.equal(connection.closed, undefined);
+  });
+});
+
+t.test('close() leaves every channel, once', async (t) => {
+  const { send, session, index, app } = makeSession();
+  const other = makeSession({ socketId: '2.2', index });
+  for (const channel of ['a', 'b', 'c']) send({ event: 'broadcastt:subscribe', data: { channel } });
+  other.send({ event: 'broadcastt:subscribe', data: { channel: 'b' } });
+
+  session.close();
+  t.equal(index.subscriberCount(app.id, 'a'), 0);
+  t.equal(index.subscriberCount(app.id, 'b'), 1, 'other members stay');
+  t.equal(index.subscriberCount(app.id, 'c'), 0);
+  t.equal(index.channelCount(), 1);
+  t.equal(session.channels.size, 0);
+
+  session.close();
+  t.equal(index.subscriberCount(app.id, 'b'), 1, 'a second close() changes nothing');
+});
+
+t.test('nothing unexpected is logged while handling bad input', async (t) => {
+  const { send, log } = makeSession();
+  send('nope');
+  send({ event: 'broadcastt:dance' });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'private-x' } });
+  t.same(log.lines, []);
+});
+
+t.test('an unexpected exception is logged and reported as a non-fatal ServerError', async (t) => {
+  const failing = new ChannelIndex({
+    join: () => {
+      throw new Error('boom');
+    },
+    leave: () => {},
+    deliver: () => {},
+  });
+  const { send, connection, log } = makeSession({ index: failing });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+  assertNonFatalError(t, connection, WsErrors.ServerError.code, new RegExp(WsErrors.ServerError.message));
+  t.notMatch(connection.last().data, { message: /boom/ }, 'internals are not leaked to the client');
+  t.match(log.lines, [{ level: 'error', message: /unexpected error/ }]);
+});
+
+t.test('refuse() sends the error in the requested dialect, then closes with its code', async (t) => {
+  const connection = new FakeConnection();
+  refuse(connection, 'pusher', new ProtocolError('AppNotFound'));
+  t.same(connection.decoded(), [
+    { event: 'pusher:error', data: { code: WsErrors.AppNotFound.code, message: WsErrors.AppNotFound.message } },
+  ]);
+  t.same(connection.closed, { code: WsErrors.AppNotFound.code, reason: WsErrors.AppNotFound.message });
+  t.equal(connection.sentAfterClose, 0);
+});
