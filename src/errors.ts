@@ -9,6 +9,8 @@ export type HttpErrorName = keyof typeof catalogue.http;
 export type ReconnectClass = 'never' | 'backoff' | 'immediately' | 'none';
 
 export const WsErrors = catalogue.websocket;
+export const SubscriptionErrors = catalogue.subscription;
+export type SubscriptionErrorName = Exclude<keyof typeof catalogue.subscription, '$comment'>;
 export const HttpErrors = catalogue.http;
 
 export function reconnectClassOf(code: number): ReconnectClass {
@@ -32,6 +34,26 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
     this.code = entry.code;
     this.fatal = entry.fatal;
+  }
+}
+
+/**
+ * A refused subscription to one channel, reported as `<prefix>:subscription_error` for that channel;
+ * the connection and its other channels are unaffected.
+ */
+export class SubscriptionError extends Error {
+  readonly status: number;
+
+  constructor(readonly kind: SubscriptionErrorName, readonly channel: string, detail?: string) {
+    const entry = SubscriptionErrors[kind];
+    super(detail ? `${entry.message}: ${detail}` : entry.message);
+    this.name = 'SubscriptionError';
+    this.status = entry.status;
+  }
+
+  /** The frame's `data`: Pusher's `{type, error, status}`. */
+  toData(): string {
+    return JSON.stringify({ type: this.kind, error: this.message, status: this.status });
   }
 }
 

@@ -13,6 +13,7 @@ function serverEventNames(prefix: Dialect) {
     error: `${prefix}:error`,
     pong: `${prefix}:pong`,
     subscriptionSucceeded: `${prefix}_internal:subscription_succeeded`,
+    subscriptionError: `${prefix}:subscription_error`,
   } as const;
 }
 

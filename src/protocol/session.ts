@@ -1,8 +1,9 @@
 import type { App } from '../apps/app-registry.js';
 import type { ChannelIndex } from '../channels/channel-index.js';
 import type { Subscriber } from '../channels/fan-out.js';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isChannelAuthValid } from './channel-auth.js';
 import { checkChannelName, classifyChannel } from './channel-name.js';
 import { decodeClientFrame, encodeFrame, errorData } from './codec.js';
 import type { Connection } from './connection.js';
@@ -148,10 +149,15 @@ export class Session implements Subscriber {
     }
   }
 
-  private subscribe({ channel }: SubscribeData): void {
+  private subscribe({ channel, auth }: SubscribeData): void {
     checkChannelName(channel, this.app.maxChannelNameLength);
-    if (classifyChannel(channel) !== 'public') {
-      throw new ProtocolError('SubscriptionRefused', `${channel}: private and presence channels are not supported by this gateway version yet`);
+    const type = classifyChannel(channel);
+    if (type === 'presence') {
+      throw new ProtocolError('SubscriptionRefused', `${channel}: presence channels are not supported by this gateway version yet`);
+    }
+    // Private and encrypted channels need the signature the app's auth endpoint gave this very socket.
+    if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth)) {
+      throw new SubscriptionError('AuthError', channel, auth ? `invalid signature for ${channel}` : `${channel} needs "auth"`);
     }
     if (!this.channels.has(channel)) {
       if (this.channels.size >= this.app.maxChannelsPerConnection) {
@@ -169,6 +175,9 @@ export class Session implements Subscriber {
 
   private report(error: unknown): void {
     if (error instanceof ProtocolError) return this.fail(error);
+    if (error instanceof SubscriptionError) {
+      return this.connection.send(encodeFrame(this.names.subscriptionError, error.toData(), error.channel));
+    }
     this.context.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
     this.fail(new ProtocolError('ServerError'));
   }

@@ -14,6 +14,7 @@ const DEF_BY_SUFFIX: Record<string, string> = {
   error: 'error',
   pong: 'pong',
   subscription_succeeded: 'subscriptionSucceeded',
+  subscription_error: 'subscriptionError',
 };
 
 /** The protocol/server-frames.schema.json definition a frame with this event must satisfy. */

@@ -2,6 +2,7 @@ import { Agent } from 'node:http';
 import Pusher from 'pusher';
 import pusherJs from 'pusher-js';
 import t from 'tap';
+import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
 
 // pusher-js is CommonJS exporting the class itself, while its typings declare an ES default export.
@@ -58,4 +59,41 @@ t.test('pusher-js connects, subscribes and receives events triggered by the push
   await server.trigger('market', 'others', { skip: true }, { socket_id: socketId });
   await server.trigger('market', 'others', { skip: false });
   t.same(await excludedSelf, { skip: false }, 'the event sent with our socket_id was not delivered to us');
+});
+
+t.test('pusher-js joins a private channel through an authorizer; a wrong signature never subscribes', async (t) => {
+  const running = await startGateway(t);
+  const connect = (sign: (socketId: string, channel: string) => { auth: string }) => {
+    const client = new PusherClient(DEMO_APP.key, {
+      cluster: 'local',
+      wsHost: '127.0.0.1',
+      wsPort: running.port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      disableStats: true,
+      channelAuthorization: {
+        endpoint: '/unused',
+        transport: 'ajax',
+        customHandler: ({ socketId, channelName }, callback) => callback(null, sign(socketId, channelName)),
+      },
+    });
+    t.teardown(() => client.disconnect());
+    return client;
+  };
+  const outcome = (channel: ReturnType<InstanceType<typeof PusherClient>['subscribe']>) =>
+    new Promise<string>((resolve) => {
+      channel.bind('pusher:subscription_succeeded', () => resolve('succeeded'));
+      channel.bind('pusher:subscription_error', (error: { type: string; status: number }) => resolve(`${error.type} ${error.status}`));
+    });
+
+  const good = connect((socketId, channel) => authorizeChannel(DEMO_APP, socketId, channel));
+  const goodChannel = good.subscribe('private-orders');
+  t.equal(await outcome(goodChannel), 'succeeded');
+
+  const forger = connect((socketId, channel) => authorizeChannel({ key: DEMO_APP.key, secret: 'guessed-secret' }, socketId, channel));
+  t.equal(await outcome(forger.subscribe('private-orders')), 'AuthError 401');
+
+  const received = new Promise<unknown>((resolve) => goodChannel.bind('shipped', resolve));
+  t.equal(running.gateway.publish(DEMO_APP.id, 'private-orders', 'shipped', { id: 1 }), 1, 'only the authorized socket is subscribed');
+  t.same(await received, { id: 1 });
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
+import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
 import { TestClient } from '../helpers/ws-client.js';
 
@@ -116,7 +117,7 @@ t.test('garbage gets non-fatal errors naming the problem; the connection and oth
     [{ event: 'broadcastt:subscribe', data: '{broken' }, WsErrors.InvalidMessage.code, /not valid JSON/],
     [{ event: 'broadcastt:subscribe', data: { channel: 'bad:name' } }, WsErrors.InvalidChannel.code, /data\.channel must be one or more of/],
     [{ event: 'broadcastt:subscribe', data: { channel: 'x'.repeat(165) } }, WsErrors.InvalidChannel.code, /over the limit of 164/],
-    [{ event: 'broadcastt:subscribe', data: { channel: 'private-secret' } }, WsErrors.SubscriptionRefused.code, /private/],
+    [{ event: 'broadcastt:subscribe', data: { channel: 'presence-secret' } }, WsErrors.SubscriptionRefused.code, /presence/],
     [{ event: 'client-hello', channel: 'calm', data: {} }, WsErrors.ClientEventRejected.code, /not enabled/],
     [Buffer.from([1, 2, 3]), WsErrors.BinaryNotSupported.code, /Binary/],
     [JSON.stringify({ event: 'broadcastt:ping', data: { pad: 'x'.repeat(2000) } }), WsErrors.MessageTooLarge.code, /over the limit of 1024/],
@@ -159,4 +160,19 @@ t.test('a client that answers no pings is closed with 4201', async (t) => {
   t.equal(error.data.code, WsErrors.PongNotReceived.code);
   t.equal((await client.closed).code, WsErrors.PongNotReceived.code);
   t.equal(running.gateway.health().connections, 1, 'a client that answers pings stays');
+});
+
+t.test('private channels in the broadcastt dialect: subscription_error without valid auth, then success', async (t) => {
+  const running = await startGateway(t);
+  const { client, socketId } = await TestClient.established(running.wsUrl('/apps/app-key'));
+  t.teardown(() => client.close());
+  client.send({ event: 'broadcastt:subscribe', data: { channel: 'private-room', auth: `${DEMO_APP.key}:${'0'.repeat(64)}` } });
+  const refused = await client.next('broadcastt:subscription_error');
+  t.match(refused, { channel: 'private-room', data: { type: 'AuthError', status: 401 } });
+  t.equal(running.gateway.publish(DEMO_APP.id, 'private-room', 'x', {}), 0, 'not subscribed');
+
+  client.send({ event: 'broadcastt:subscribe', data: { channel: 'private-room', ...authorizeChannel(DEMO_APP, socketId, 'private-room') } });
+  t.equal((await client.next('broadcastt_internal:subscription_succeeded')).channel, 'private-room');
+  t.equal(running.gateway.publish(DEMO_APP.id, 'private-room', 'x', { ok: 1 }), 1);
+  t.same((await client.next('x')).data, { ok: 1 });
 });

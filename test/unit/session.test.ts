@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { ChannelIndex } from '../../src/channels/channel-index.js';
-import { ProtocolError, WsErrors } from '../../src/errors.js';
+import { ProtocolError, SubscriptionErrors, WsErrors } from '../../src/errors.js';
+import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { refuse } from '../../src/protocol/session.js';
 import { FakeConnection, makeSession } from '../helpers/fake-connection.js';
 
@@ -279,15 +280,43 @@ t.test('invalid channel names', async (t) => {
   });
 });
 
-t.test('private, encrypted and presence channels are refused non-fatally', async (t) => {
-  for (const channel of ['private-orders', 'private-encrypted-orders', 'presence-room']) {
-    t.test(channel, async (t) => {
-      const { send, connection, index, session } = makeSession();
-      send({ event: 'broadcastt:subscribe', data: { channel, auth: 'key:signature' } });
-      assertNonFatalError(t, connection, WsErrors.SubscriptionRefused.code, new RegExp(channel));
-      t.equal(index.channelCount(), 0);
-      t.equal(session.channels.size, 0);
-    });
+t.test('presence channels are refused non-fatally (not supported yet)', async (t) => {
+  const { send, connection, index, session } = makeSession();
+  send({ event: 'broadcastt:subscribe', data: { channel: 'presence-room', auth: 'key:signature' } });
+  assertNonFatalError(t, connection, WsErrors.SubscriptionRefused.code, /presence-room/);
+  t.equal(index.channelCount(), 0);
+  t.equal(session.channels.size, 0);
+});
+
+t.test('private and encrypted channels need the auth signed for this socket', async (t) => {
+  for (const channel of ['private-orders', 'private-encrypted-orders']) {
+    for (const dialect of ['broadcastt', 'pusher'] as const) {
+      t.test(`${channel} (${dialect})`, async (t) => {
+        const { send, connection, index, session, app } = makeSession({ dialect, socketId: '1.1' });
+        const refusals: Array<[string, unknown]> = [
+          ['no auth', undefined],
+          ['garbage', 'not-a-signature'],
+          ['another socket', authorizeChannel(app, '1.2', channel).auth],
+          ['another channel', authorizeChannel(app, '1.1', 'private-other').auth],
+          ['another key', authorizeChannel({ key: 'other-key', secret: app.secret }, '1.1', channel).auth],
+          ['another secret', authorizeChannel({ key: app.key, secret: 'other-secret' }, '1.1', channel).auth],
+        ];
+        for (const [label, auth] of refusals) {
+          send({ event: `${dialect}:subscribe`, data: { channel, auth } });
+          t.match(
+            connection.last(),
+            { event: `${dialect}:subscription_error`, channel, data: { type: 'AuthError', status: SubscriptionErrors.AuthError.status } },
+            label,
+          );
+        }
+        t.equal(index.channelCount(), 0, 'never subscribed');
+        t.equal(connection.closed, undefined, 'the connection stays');
+
+        send({ event: `${dialect}:subscribe`, data: { channel, ...authorizeChannel(app, '1.1', channel) } });
+        t.match(connection.last(), { event: `${dialect}_internal:subscription_succeeded`, channel, data: {} });
+        t.ok(session.channels.has(channel));
+      });
+    }
   }
 
   t.test('"privatex" is an ordinary public channel', async (t) => {
