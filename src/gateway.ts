@@ -1,6 +1,7 @@
 import { nanoid } from 'nanoid';
 import { type App, AppRegistry } from './apps/app-registry.js';
 import { ChannelIndex } from './channels/channel-index.js';
+import { PresenceRoster } from './channels/presence-roster.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
 import { ProtocolError } from './errors.js';
 import { createApi } from './http/api.js';
@@ -130,6 +131,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
   const index = new ChannelIndex(createFanOut(transport.app));
   const context: SessionContext = {
     index,
+    roster: new PresenceRoster(),
     log,
     now: Date.now,
     activityTimeoutMs: config.activityTimeout * 1000,

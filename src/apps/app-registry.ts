@@ -6,6 +6,8 @@ export interface App {
   readonly enabled: boolean;
   readonly maxConnections: number;
   readonly maxChannelsPerConnection: number;
+  readonly maxPresenceMembers: number;
+  readonly maxPresenceUserInfoBytes: number;
   readonly maxChannelNameLength: number;
   readonly maxEventNameLength: number;
   readonly maxEventDataBytes: number;

@@ -1,5 +1,7 @@
 import type { FanOut, Subscriber } from './fan-out.js';
 
+const NO_MEMBERS: ReadonlySet<Subscriber> = new Set();
+
 /** Result of a subscribe: `first` means the channel had no members on this node before. */
 export type JoinResult = 'first' | 'joined' | 'already';
 /** Result of an unsubscribe: `last` means the channel has no members on this node now. */
@@ -11,7 +13,7 @@ export type LeaveResult = 'last' | 'left' | 'absent';
  * the FanOut, which sees every join and leave.
  */
 export class ChannelIndex {
-  private readonly members = new Map<string, Set<Subscriber>>();
+  private readonly members_ = new Map<string, Set<Subscriber>>();
 
   constructor(private readonly fanOut: FanOut) {}
 
@@ -22,34 +24,39 @@ export class ChannelIndex {
 
   subscribe(appId: string, channel: string, subscriber: Subscriber): JoinResult {
     const topic = ChannelIndex.topic(appId, channel);
-    const set = this.members.get(topic);
+    const set = this.members_.get(topic);
     if (set?.has(subscriber)) return 'already';
     this.fanOut.join(topic, subscriber);
     if (set) {
       set.add(subscriber);
       return 'joined';
     }
-    this.members.set(topic, new Set([subscriber]));
+    this.members_.set(topic, new Set([subscriber]));
     return 'first';
   }
 
   unsubscribe(appId: string, channel: string, subscriber: Subscriber): LeaveResult {
     const topic = ChannelIndex.topic(appId, channel);
-    const set = this.members.get(topic);
+    const set = this.members_.get(topic);
     if (!set?.delete(subscriber)) return 'absent';
     this.fanOut.leave(topic, subscriber);
     if (set.size > 0) return 'left';
-    this.members.delete(topic);
+    this.members_.delete(topic);
     return 'last';
   }
 
+  /** The channel's members on this node (an empty set when it has none). Do not modify. */
+  members(appId: string, channel: string): ReadonlySet<Subscriber> {
+    return this.members_.get(ChannelIndex.topic(appId, channel)) ?? NO_MEMBERS;
+  }
+
   subscriberCount(appId: string, channel: string): number {
-    return this.members.get(ChannelIndex.topic(appId, channel))?.size ?? 0;
+    return this.members_.get(ChannelIndex.topic(appId, channel))?.size ?? 0;
   }
 
   /** Number of channels with at least one member, over all apps. */
   channelCount(): number {
-    return this.members.size;
+    return this.members_.size;
   }
 
   /**
@@ -59,7 +66,7 @@ export class ChannelIndex {
    */
   publish(appId: string, channel: string, encode: () => string, except?: Subscriber): number {
     const topic = ChannelIndex.topic(appId, channel);
-    const set = this.members.get(topic);
+    const set = this.members_.get(topic);
     if (!set) return 0;
     this.fanOut.deliver(topic, set, encode(), except);
     return set.size;

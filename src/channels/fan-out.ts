@@ -1,8 +1,11 @@
 import type { Connection } from '../protocol/connection.js';
+import type { Dialect } from '../protocol/frames.js';
 
 /** Anything that can be a channel member: a session, reached through its connection. */
 export interface Subscriber {
   readonly connection: Connection;
+  /** Internal events (presence) are named per dialect, so senders encode once per dialect. */
+  readonly dialect: Dialect;
 }
 
 /**

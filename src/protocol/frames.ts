@@ -14,6 +14,8 @@ function serverEventNames(prefix: Dialect) {
     pong: `${prefix}:pong`,
     subscriptionSucceeded: `${prefix}_internal:subscription_succeeded`,
     subscriptionError: `${prefix}:subscription_error`,
+    memberAdded: `${prefix}_internal:member_added`,
+    memberRemoved: `${prefix}_internal:member_removed`,
   } as const;
 }
 

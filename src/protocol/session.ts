@@ -1,10 +1,12 @@
 import type { App } from '../apps/app-registry.js';
-import type { ChannelIndex } from '../channels/channel-index.js';
+import { ChannelIndex } from '../channels/channel-index.js';
+import type { PresenceMember, PresenceRoster } from '../channels/presence-roster.js';
 import type { Subscriber } from '../channels/fan-out.js';
 import { ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isChannelAuthValid } from './channel-auth.js';
 import { checkChannelName, classifyChannel } from './channel-name.js';
+import { parsePresenceMember } from './presence-member.js';
 import { decodeClientFrame, encodeFrame, errorData } from './codec.js';
 import type { Connection } from './connection.js';
 import {
@@ -20,6 +22,7 @@ import {
 /** What every session of a gateway shares. Times are in milliseconds from `now()`. */
 export interface SessionContext {
   readonly index: ChannelIndex;
+  readonly roster: PresenceRoster;
   readonly log: Logger;
   readonly now: () => number;
   readonly activityTimeoutMs: number;
@@ -37,6 +40,8 @@ const utf8 = new TextDecoder();
  */
 export class Session implements Subscriber {
   readonly channels = new Set<ChannelName>();
+  /** The user this socket is in each of its presence channels as. */
+  private readonly presence = new Map<ChannelName, string>();
   private readonly names: ServerEventNames;
   private lastActivityMs: number;
   private pingSentAtMs: number | undefined;
@@ -128,7 +133,7 @@ export class Session implements Subscriber {
   }
 
   private leaveAllChannels(): void {
-    for (const channel of this.channels) this.context.index.unsubscribe(this.app.id, channel, this);
+    for (const channel of this.channels) this.leave(channel);
     this.channels.clear();
   }
 
@@ -149,28 +154,73 @@ export class Session implements Subscriber {
     }
   }
 
-  private subscribe({ channel, auth }: SubscribeData): void {
+  private subscribe({ channel, auth, channel_data: channelData }: SubscribeData): void {
     checkChannelName(channel, this.app.maxChannelNameLength);
     const type = classifyChannel(channel);
-    if (type === 'presence') {
-      throw new ProtocolError('SubscriptionRefused', `${channel}: presence channels are not supported by this gateway version yet`);
+    const isPresence = type === 'presence';
+    if (isPresence && channelData === undefined) {
+      throw new SubscriptionError('InvalidChannelData', channel, 'presence channels need "channel_data"');
     }
-    // Private and encrypted channels need the signature the app's auth endpoint gave this very socket.
-    if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth)) {
+    // Non-public channels need the signature the app's auth endpoint gave this very socket; for presence
+    // it covers the exact channel_data string, which is therefore checked before it is parsed.
+    if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth, isPresence ? channelData : undefined)) {
       throw new SubscriptionError('AuthError', channel, auth ? `invalid signature for ${channel}` : `${channel} needs "auth"`);
     }
+    const member = isPresence ? parsePresenceMember(channel, channelData ?? '', this.app.maxPresenceUserInfoBytes) : undefined;
     if (!this.channels.has(channel)) {
       if (this.channels.size >= this.app.maxChannelsPerConnection) {
         throw new ProtocolError('TooManyChannels', `at most ${this.app.maxChannelsPerConnection} per connection`);
       }
+      if (member) this.checkRoomFor(channel, member);
       this.context.index.subscribe(this.app.id, channel, this);
       this.channels.add(channel);
+      if (member) this.joinPresence(channel, member);
     }
-    this.connection.send(encodeFrame(this.names.subscriptionSucceeded, undefined, channel));
+    const topic = ChannelIndex.topic(this.app.id, channel);
+    const data = this.presence.has(channel) ? JSON.stringify({ presence: this.context.roster.snapshot(topic) }) : undefined;
+    this.connection.send(encodeFrame(this.names.subscriptionSucceeded, data, channel));
   }
 
   private unsubscribe(channel: ChannelName): void {
-    if (this.channels.delete(channel)) this.context.index.unsubscribe(this.app.id, channel, this);
+    if (this.channels.delete(channel)) this.leave(channel);
+  }
+
+  private leave(channel: ChannelName): void {
+    this.context.index.unsubscribe(this.app.id, channel, this);
+    const userId = this.presence.get(channel);
+    if (userId === undefined) return;
+    this.presence.delete(channel);
+    if (this.context.roster.leave(ChannelIndex.topic(this.app.id, channel), userId) === 'last') {
+      this.notifyMembers(channel, 'memberRemoved', JSON.stringify({ user_id: userId }));
+    }
+  }
+
+  private checkRoomFor(channel: ChannelName, member: PresenceMember): void {
+    const topic = ChannelIndex.topic(this.app.id, channel);
+    const { roster } = this.context;
+    if (!roster.has(topic, member.userId) && roster.memberCount(topic) >= this.app.maxPresenceMembers) {
+      throw new SubscriptionError('MemberLimitReached', channel, `at most ${this.app.maxPresenceMembers} members`);
+    }
+  }
+
+  /** member_added goes to the others only on a user's first socket in the channel. */
+  private joinPresence(channel: ChannelName, member: PresenceMember): void {
+    this.presence.set(channel, member.userId);
+    if (this.context.roster.join(ChannelIndex.topic(this.app.id, channel), member) === 'first') {
+      this.notifyMembers(channel, 'memberAdded', JSON.stringify({ user_id: member.userId, user_info: member.userInfo }));
+    }
+  }
+
+  /**
+   * Sends a presence event to every other member, encoded once per dialect. Not the publish hot path:
+   * it runs on joins and leaves only.
+   */
+  private notifyMembers(channel: ChannelName, kind: 'memberAdded' | 'memberRemoved', data: string): void {
+    const frames: Partial<Record<Dialect, string>> = {};
+    for (const member of this.context.index.members(this.app.id, channel)) {
+      if (member === this) continue;
+      member.connection.send((frames[member.dialect] ??= encodeFrame(ServerEvents[member.dialect][kind], data, channel)));
+    }
   }
 
   private report(error: unknown): void {

@@ -1,6 +1,7 @@
 import type { App } from '../../src/apps/app-registry.js';
 import { ChannelIndex } from '../../src/channels/channel-index.js';
 import { LoopFanOut } from '../../src/channels/fan-out.js';
+import { PresenceRoster } from '../../src/channels/presence-roster.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
 import type { Connection } from '../../src/protocol/connection.js';
@@ -112,6 +113,8 @@ export interface SessionOptions {
   readonly socketId?: string;
   /** Reuse an index, e.g. to put several sessions in one. */
   readonly index?: ChannelIndex;
+  /** Reuse a roster together with the index, for presence across sessions. */
+  readonly roster?: PresenceRoster;
   readonly clock?: FakeClock;
 }
 
@@ -149,6 +152,7 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
   const log = recordingLogger();
   const context: SessionContext = {
     index,
+    roster: options.roster ?? new PresenceRoster(),
     log,
     now: () => clock.now,
     activityTimeoutMs: config.activityTimeout * 1000,

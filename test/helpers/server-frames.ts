@@ -15,6 +15,8 @@ const DEF_BY_SUFFIX: Record<string, string> = {
   pong: 'pong',
   subscription_succeeded: 'subscriptionSucceeded',
   subscription_error: 'subscriptionError',
+  member_added: 'memberAdded',
+  member_removed: 'memberRemoved',
 };
 
 /** The protocol/server-frames.schema.json definition a frame with this event must satisfy. */

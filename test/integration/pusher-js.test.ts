@@ -97,3 +97,75 @@ t.test('pusher-js joins a private channel through an authorizer; a wrong signatu
   t.equal(running.gateway.publish(DEMO_APP.id, 'private-orders', 'shipped', { id: 1 }), 1, 'only the authorized socket is subscribed');
   t.same(await received, { id: 1 });
 });
+
+t.test('pusher-js presence: one member per user across sockets; added on the first socket, removed on the last', async (t) => {
+  const running = await startGateway(t);
+  const connectAs = (userId: number | string, name: string) => {
+    const client = new PusherClient(DEMO_APP.key, {
+      cluster: 'local',
+      wsHost: '127.0.0.1',
+      wsPort: running.port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      disableStats: true,
+      channelAuthorization: {
+        endpoint: '/unused',
+        transport: 'ajax',
+        customHandler: ({ socketId, channelName }, callback) =>
+          callback(null, authorizeChannel(DEMO_APP, socketId, channelName, JSON.stringify({ user_id: userId, user_info: { name } }))),
+      },
+    });
+    t.teardown(() => client.disconnect());
+    return client;
+  };
+  type Members = { count: number; me: { id: string }; each: (fn: (m: { id: string; info: { name: string } }) => void) => void };
+  const join = (client: InstanceType<typeof PusherClient>) => {
+    const channel = client.subscribe('presence-lobby');
+    return new Promise<{ channel: typeof channel; members: Members }>((resolve, reject) => {
+      channel.bind('pusher:subscription_succeeded', (members: Members) => resolve({ channel, members }));
+      channel.bind('pusher:subscription_error', reject);
+    });
+  };
+  const names = (members: Members) => {
+    const list: string[] = [];
+    members.each((m) => list.push(`${m.id}:${m.info.name}`));
+    return list.sort();
+  };
+
+  const bob = await join(connectAs('bob', 'Bob'));
+  const added: string[] = [];
+  const removed: string[] = [];
+  bob.channel.bind('pusher:member_added', (m: { id: string }) => added.push(m.id));
+  bob.channel.bind('pusher:member_removed', (m: { id: string }) => removed.push(m.id));
+
+  const annAdded = new Promise<void>((resolve) => bob.channel.bind('pusher:member_added', () => resolve()));
+  const annFirst = connectAs(42, 'Ann');
+  const ann = await join(annFirst);
+  await annAdded;
+  t.same(names(ann.members), ['42:Ann', 'bob:Bob'], 'the numeric user id is listed as "42"');
+
+  const annSecondClient = connectAs(42, 'Ann');
+  const annSecond = await join(annSecondClient);
+  t.equal(annSecond.members.count, 2, 'the same user on two sockets is one member');
+
+  const annGone = new Promise<void>((resolve) => bob.channel.bind('pusher:member_removed', () => resolve()));
+  // A publish that reaches Bob after Ann's first socket has gone proves no member_removed came for it.
+  const marker = new Promise<void>((resolve) => bob.channel.bind('marker', () => resolve()));
+  annFirst.disconnect();
+  await until(() => running.gateway.health().connections === 2);
+  running.gateway.publish(DEMO_APP.id, 'presence-lobby', 'marker', {});
+  await marker;
+  t.same(removed, [], 'no member_removed while Ann has another socket');
+
+  annSecondClient.disconnect();
+  await annGone;
+  t.same({ added, removed }, { added: ['42'], removed: ['42'] });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

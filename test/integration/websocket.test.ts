@@ -117,7 +117,6 @@ t.test('garbage gets non-fatal errors naming the problem; the connection and oth
     [{ event: 'broadcastt:subscribe', data: '{broken' }, WsErrors.InvalidMessage.code, /not valid JSON/],
     [{ event: 'broadcastt:subscribe', data: { channel: 'bad:name' } }, WsErrors.InvalidChannel.code, /data\.channel must be one or more of/],
     [{ event: 'broadcastt:subscribe', data: { channel: 'x'.repeat(165) } }, WsErrors.InvalidChannel.code, /over the limit of 164/],
-    [{ event: 'broadcastt:subscribe', data: { channel: 'presence-secret' } }, WsErrors.SubscriptionRefused.code, /presence/],
     [{ event: 'client-hello', channel: 'calm', data: {} }, WsErrors.ClientEventRejected.code, /not enabled/],
     [Buffer.from([1, 2, 3]), WsErrors.BinaryNotSupported.code, /Binary/],
     [JSON.stringify({ event: 'broadcastt:ping', data: { pad: 'x'.repeat(2000) } }), WsErrors.MessageTooLarge.code, /over the limit of 1024/],

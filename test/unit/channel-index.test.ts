@@ -21,7 +21,7 @@ class RecordingFanOut implements FanOut {
   }
 }
 
-const member = (): Subscriber & { connection: FakeConnection } => ({ connection: new FakeConnection() });
+const member = (): Subscriber & { connection: FakeConnection } => ({ connection: new FakeConnection(), dialect: 'broadcastt' });
 
 /** Encoder that counts its calls and produces a channel event frame. */
 function countingEncoder(channel: string) {

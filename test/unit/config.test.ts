@@ -39,6 +39,8 @@ t.test('defaults come from the schema', async (t) => {
       enabled: true,
       maxConnections: 100000,
       maxChannelsPerConnection: 100,
+      maxPresenceMembers: 100,
+      maxPresenceUserInfoBytes: 1024,
       maxChannelNameLength: 164,
       maxEventNameLength: 200,
       maxEventDataBytes: 10240,
