@@ -4,6 +4,8 @@ export interface App {
   readonly key: string;
   readonly secret: string;
   readonly enabled: boolean;
+  readonly clientEvents: boolean;
+  readonly maxClientEventsPerSecond: number;
   readonly maxConnections: number;
   readonly maxChannelsPerConnection: number;
   readonly maxPresenceMembers: number;

@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import { isChannelAuthValid } from './channel-auth.js';
 import { checkChannelName, classifyChannel } from './channel-name.js';
 import { parsePresenceMember } from './presence-member.js';
-import { decodeClientFrame, encodeFrame, errorData } from './codec.js';
+import { asJsonText, decodeClientFrame, encodeFrame, errorData } from './codec.js';
+import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
 import type { Connection } from './connection.js';
 import {
   type ChannelName,
@@ -42,6 +43,7 @@ export class Session implements Subscriber {
   readonly channels = new Set<ChannelName>();
   /** The user this socket is in each of its presence channels as. */
   private readonly presence = new Map<ChannelName, string>();
+  private readonly clientEventBudget: RateWindow;
   private readonly names: ServerEventNames;
   private lastActivityMs: number;
   private pingSentAtMs: number | undefined;
@@ -56,6 +58,7 @@ export class Session implements Subscriber {
     private readonly context: SessionContext,
   ) {
     this.names = ServerEvents[dialect];
+    this.clientEventBudget = new RateWindow(app.maxClientEventsPerSecond, ONE_SECOND_MS);
     this.lastActivityMs = context.now();
   }
 
@@ -148,10 +151,31 @@ export class Session implements Subscriber {
       case 'pong':
         return;
       case 'client-event':
-        throw new ProtocolError('ClientEventRejected', `client events are not enabled for app ${this.app.id}`);
+        return this.relayClientEvent(frame.event, frame.channel, frame.data);
       default:
         return assertNever(frame);
     }
+  }
+
+  /**
+   * A client-* event goes to the channel's other subscribers (never back to the sender), as in Pusher:
+   * only when the app allows it, only on private and presence channels the sender has joined, within the
+   * per-connection rate and the app's data size limit. Presence events carry the sender's user_id.
+   */
+  private relayClientEvent(event: string, channel: ChannelName, data: unknown): void {
+    const reject = (why: string) => new ProtocolError('ClientEventRejected', why);
+    if (!this.app.clientEvents) throw reject(`client events are not enabled for app ${this.app.id}`);
+    const type = classifyChannel(channel);
+    if (type !== 'private' && type !== 'presence') throw reject(`client events are only allowed on private- and presence- channels, not ${channel}`);
+    if (!this.channels.has(channel)) throw reject(`subscribe to ${channel} before sending client events on it`);
+    if (!this.clientEventBudget.take(this.context.now())) {
+      throw reject(`over the limit of ${this.app.maxClientEventsPerSecond} client events per second`);
+    }
+    const text = typeof data === 'string' ? asJsonText(data) : JSON.stringify(data ?? {});
+    if (Buffer.byteLength(text) > this.app.maxEventDataBytes) throw reject(`data is over the limit of ${this.app.maxEventDataBytes} bytes`);
+    const userId = this.presence.get(channel);
+    const frame = JSON.stringify(userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId });
+    this.context.index.publish(this.app.id, channel, () => frame, this);
   }
 
   private subscribe({ channel, auth, channel_data: channelData }: SubscribeData): void {

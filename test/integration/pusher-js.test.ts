@@ -169,3 +169,38 @@ async function until(condition: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+t.test('pusher-js exchanges client events on a private channel; the sender never gets its own', async (t) => {
+  const running = await startGateway(t, { apps: [{ ...DEMO_APP, clientEvents: true }] });
+  const connect = () => {
+    const client = new PusherClient(DEMO_APP.key, {
+      cluster: 'local',
+      wsHost: '127.0.0.1',
+      wsPort: running.port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      disableStats: true,
+      channelAuthorization: {
+        endpoint: '/unused',
+        transport: 'ajax',
+        customHandler: ({ socketId, channelName }, callback) => callback(null, authorizeChannel(DEMO_APP, socketId, channelName)),
+      },
+    });
+    t.teardown(() => client.disconnect());
+    const channel = client.subscribe('private-chat');
+    return new Promise<typeof channel>((resolve) => channel.bind('pusher:subscription_succeeded', () => resolve(channel)));
+  };
+  const alice = await connect();
+  const bob = await connect();
+  const aliceGot: unknown[] = [];
+  alice.bind('client-typing', (data: unknown) => aliceGot.push(data));
+
+  const bobGot = new Promise<unknown>((resolve) => bob.bind('client-typing', resolve));
+  t.ok(alice.trigger('client-typing', { who: 'alice' }));
+  t.same(await bobGot, { who: 'alice' });
+
+  const aliceGotBob = new Promise<unknown>((resolve) => alice.bind('client-typing', resolve));
+  bob.trigger('client-typing', { who: 'bob' });
+  t.same(await aliceGotBob, { who: 'bob' });
+  t.same(aliceGot, [{ who: 'bob' }], 'alice never received her own event');
+});

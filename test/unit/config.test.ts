@@ -37,6 +37,8 @@ t.test('defaults come from the schema', async (t) => {
       key: 'app-key',
       secret: 'app-secret',
       enabled: true,
+      clientEvents: false,
+      maxClientEventsPerSecond: 10,
       maxConnections: 100000,
       maxChannelsPerConnection: 100,
       maxPresenceMembers: 100,
