@@ -91,6 +91,11 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     },
     health,
     isReady: () => !draining,
+    channels: {
+      channels: (appId) => index.channelsOf(appId),
+      subscriptionCount: (appId, channel) => index.subscriberCount(appId, channel),
+      userIds: (appId, channel) => context.roster.snapshot(ChannelIndex.topic(appId, channel)).ids,
+    },
   });
 
   const transport = new UwsServer(

@@ -50,6 +50,12 @@ export class ChannelIndex {
     return this.members_.get(ChannelIndex.topic(appId, channel)) ?? NO_MEMBERS;
   }
 
+  /** The app's occupied channels on this node, with their subscriber counts. */
+  *channelsOf(appId: string): Generator<[channel: string, subscribers: number]> {
+    const prefix = ChannelIndex.topic(appId, '');
+    for (const [topic, set] of this.members_) if (topic.startsWith(prefix)) yield [topic.slice(prefix.length), set.size];
+  }
+
   subscriberCount(appId: string, channel: string): number {
     return this.members_.get(ChannelIndex.topic(appId, channel))?.size ?? 0;
   }

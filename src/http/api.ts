@@ -3,6 +3,7 @@ import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type ApiRequest, type ApiResponse, json } from './api-types.js';
 import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
+import { type ChannelState, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { verifyRequestSignature } from './request-signature.js';
 
 export interface ApiContext {
@@ -12,6 +13,7 @@ export interface ApiContext {
   readonly publish: (app: App, events: readonly OutgoingEvent[]) => void;
   readonly health: () => unknown;
   readonly isReady: () => boolean;
+  readonly channels: ChannelState;
 }
 
 type AppRoute = (request: ApiRequest, app: App) => ApiResponse;
@@ -30,6 +32,18 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
     'POST event': publishing(parseTrigger),
     'POST events': publishing(parseEvents),
     'POST batch_events': publishing(parseBatch),
+    'GET channels': (request, app) => listChannels(context.channels, app, new URLSearchParams(request.query)),
+  };
+
+  /** Routes with a channel name in the path: /channels/:name (and broadcastt's /channel/:name), /channels/:name/users. */
+  const channelRoute = (method: string, rest: readonly string[]): AppRoute | undefined => {
+    const [collection, name, tail] = rest;
+    if (method !== 'GET' || name === undefined || name === '') return undefined;
+    if (rest.length === 2 && (collection === 'channels' || collection === 'channel')) {
+      return (request, app) => channelInfo(context.channels, app, name, new URLSearchParams(request.query));
+    }
+    if (rest.length === 3 && collection === 'channels' && tail === 'users') return (_, app) => channelUsers(context.channels, app, name);
+    return undefined;
   };
 
   const route = (request: ApiRequest): ApiResponse => {
@@ -40,7 +54,8 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
       return json(200, { ready: true });
     }
     const [, apps, appId, ...rest] = request.path.split('/');
-    const handler = apps === 'apps' && appId ? appRoutes[`${request.method} ${rest.join('/')}`] : undefined;
+    const handler =
+      apps === 'apps' && appId ? (appRoutes[`${request.method} ${rest.join('/')}`] ?? channelRoute(request.method, rest)) : undefined;
     if (!handler || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${request.method} ${request.path}`);
     const app = context.apps.findById(appId);
     if (!app) throw new HttpError('AppNotFound', appId);

@@ -1,0 +1,63 @@
+import type { App } from '../apps/app-registry.js';
+import { HttpError } from '../errors.js';
+import { classifyChannel } from '../protocol/channel-name.js';
+import { type ApiResponse, json } from './api-types.js';
+
+/** What the channel queries read: this node's channel index and presence roster. */
+export interface ChannelState {
+  /** Occupied channels of the app with their subscription counts. */
+  channels(appId: string): Iterable<[channel: string, subscriptions: number]>;
+  subscriptionCount(appId: string, channel: string): number;
+  /** Distinct users of a presence channel. */
+  userIds(appId: string, channel: string): string[];
+}
+
+const ATTRIBUTES = new Set(['user_count', 'subscription_count']);
+
+/** `info=a,b` as a set, refusing attributes the API does not know. */
+function infoOf(query: URLSearchParams): Set<string> {
+  const info = new Set((query.get('info') ?? '').split(',').filter((a) => a !== ''));
+  for (const attribute of info) {
+    if (!ATTRIBUTES.has(attribute)) throw new HttpError('BadRequest', `info: unknown attribute "${attribute}"; use user_count, subscription_count`);
+  }
+  return info;
+}
+
+/**
+ * GET /channels: occupied channels, optionally filtered by prefix. `info=user_count` only makes sense for
+ * presence channels, so (as in Pusher) it requires `filter_by_prefix` to start with `presence-`.
+ */
+export function listChannels(state: ChannelState, app: App, query: URLSearchParams): ApiResponse {
+  const prefix = query.get('filter_by_prefix') ?? '';
+  const info = infoOf(query);
+  if (info.has('user_count') && !prefix.startsWith('presence-')) {
+    throw new HttpError('BadRequest', 'info=user_count needs filter_by_prefix=presence-');
+  }
+  const channels: Record<string, Record<string, number>> = {};
+  for (const [channel, subscriptions] of state.channels(app.id)) {
+    if (!channel.startsWith(prefix)) continue;
+    const attributes: Record<string, number> = {};
+    if (info.has('user_count')) attributes.user_count = state.userIds(app.id, channel).length;
+    if (info.has('subscription_count')) attributes.subscription_count = subscriptions;
+    channels[channel] = attributes;
+  }
+  return json(200, { channels });
+}
+
+/** GET /channels/:name and /channel/:name: `{occupied}` plus the requested counts. */
+export function channelInfo(state: ChannelState, app: App, channel: string, query: URLSearchParams): ApiResponse {
+  const info = infoOf(query);
+  const isPresence = classifyChannel(channel) === 'presence';
+  if (info.has('user_count') && !isPresence) throw new HttpError('BadRequest', 'info=user_count is only for presence channels');
+  const subscriptions = state.subscriptionCount(app.id, channel);
+  const body: Record<string, unknown> = { occupied: subscriptions > 0 };
+  if (info.has('user_count')) body.user_count = state.userIds(app.id, channel).length;
+  if (info.has('subscription_count')) body.subscription_count = subscriptions;
+  return json(200, body);
+}
+
+/** GET /channels/:name/users: the presence channel's users. */
+export function channelUsers(state: ChannelState, app: App, channel: string): ApiResponse {
+  if (classifyChannel(channel) !== 'presence') throw new HttpError('BadRequest', 'users are only listed for presence channels');
+  return json(200, { users: state.userIds(app.id, channel).map((id) => ({ id })) });
+}
