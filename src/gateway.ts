@@ -91,6 +91,9 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     },
     health,
     isReady: () => !draining,
+    terminateUser: (app: App, userId: string) => {
+      for (const session of sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
+    },
     channels: {
       channels: (appId) => index.channelsOf(appId),
       subscriptionCount: (appId, channel) => index.subscriberCount(appId, channel),
@@ -137,6 +140,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
   const context: SessionContext = {
     index,
     roster: new PresenceRoster(),
+    onSignedIn: (session, userId) => sessions.signIn(session, userId),
     log,
     now: Date.now,
     activityTimeoutMs: config.activityTimeout * 1000,

@@ -14,6 +14,8 @@ export interface ApiContext {
   readonly health: () => unknown;
   readonly isReady: () => boolean;
   readonly channels: ChannelState;
+  /** Closes every connection signed in as this user (4009). */
+  readonly terminateUser: (app: App, userId: string) => void;
 }
 
 type AppRoute = (request: ApiRequest, app: App) => ApiResponse;
@@ -46,6 +48,22 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
     return undefined;
   };
 
+  /** POST /users/:userId/terminate_connections (Pusher): this node's sockets of that signed-in user. */
+  const userRoute = (method: string, rest: readonly string[]): AppRoute | undefined => {
+    const [collection, userId, action] = rest;
+    if (method !== 'POST' || rest.length !== 3 || collection !== 'users' || action !== 'terminate_connections' || !userId) return undefined;
+    return (_, app) => {
+      let id: string;
+      try {
+        id = decodeURIComponent(userId);
+      } catch {
+        throw new HttpError('BadRequest', 'the user id in the path is not valid percent-encoding');
+      }
+      context.terminateUser(app, id);
+      return json(200, {});
+    };
+  };
+
   const route = (request: ApiRequest): ApiResponse => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
     if (isRead && request.path === '/') return json(200, context.health());
@@ -55,7 +73,7 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
     }
     const [, apps, appId, ...rest] = request.path.split('/');
     const handler =
-      apps === 'apps' && appId ? (appRoutes[`${request.method} ${rest.join('/')}`] ?? channelRoute(request.method, rest)) : undefined;
+      apps === 'apps' && appId ? (appRoutes[`${request.method} ${rest.join('/')}`] ?? channelRoute(request.method, rest) ?? userRoute(request.method, rest)) : undefined;
     if (!handler || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${request.method} ${request.path}`);
     const app = context.apps.findById(appId);
     if (!app) throw new HttpError('AppNotFound', appId);

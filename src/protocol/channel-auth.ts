@@ -42,3 +42,25 @@ export function isChannelAuthValid(
   if (!match || match[1] !== app.key) return false;
   return timingSafeEqual(Buffer.from(match[2] ?? '', 'hex'), signature(app.secret, socketId, channel, channelData));
 }
+
+/** What a backend's user-authentication endpoint returns: the signed `user_data` for `<prefix>:signin`. */
+export interface UserAuthentication {
+  readonly auth: string;
+  readonly user_data: string;
+}
+
+function userSignature(secret: string, socketId: SocketId, userData: string): Buffer {
+  return createHmac('sha256', secret).update(`${socketId}::user::${userData}`).digest();
+}
+
+/** Signs `user_data` (an object with a string `id`, or its JSON text) for this socket, as Pusher does. */
+export function authenticateUser(app: Pick<App, 'key' | 'secret'>, socketId: SocketId, userData: string | { id: string }): UserAuthentication {
+  const text = typeof userData === 'string' ? userData : JSON.stringify(userData);
+  return { auth: `${app.key}:${userSignature(app.secret, socketId, text).toString('hex')}`, user_data: text };
+}
+
+export function isUserAuthValid(app: Pick<App, 'key' | 'secret'>, socketId: SocketId, auth: string, userData: string): boolean {
+  const match = AUTH_FORMAT.exec(auth);
+  if (!match || match[1] !== app.key) return false;
+  return timingSafeEqual(Buffer.from(match[2] ?? '', 'hex'), userSignature(app.secret, socketId, userData));
+}

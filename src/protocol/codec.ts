@@ -44,6 +44,11 @@ export function decodeClientFrame(text: string): ClientFrame {
       return { kind: 'ping' };
     case 'pong':
       return { kind: 'pong' };
+    case 'signin': {
+      const data = objectData(frame);
+      if (!validators.signinData(data)) throw invalidData(validators.signinData.errors);
+      return { kind: 'signin', data };
+    }
     default:
       throw new ProtocolError('UnknownEvent', `"${event.slice(0, 100)}"`);
   }

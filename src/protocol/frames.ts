@@ -14,6 +14,7 @@ function serverEventNames(prefix: Dialect) {
     pong: `${prefix}:pong`,
     subscriptionSucceeded: `${prefix}_internal:subscription_succeeded`,
     subscriptionError: `${prefix}:subscription_error`,
+    signinSuccess: `${prefix}:signin_success`,
     memberAdded: `${prefix}_internal:member_added`,
     memberRemoved: `${prefix}_internal:member_removed`,
   } as const;
@@ -32,8 +33,10 @@ export type ClientFrame =
   | { kind: 'unsubscribe'; data: { channel: ChannelName } }
   | { kind: 'ping' }
   | { kind: 'pong' }
+  | { kind: 'signin'; data: SigninData }
   | { kind: 'client-event'; event: string; channel: ChannelName; data: unknown };
 
+export type SigninData = { auth: string; user_data: string };
 export type SubscribeData = { channel: ChannelName; auth?: string; channel_data?: string };
 
 /** `data` of a server frame is JSON text; an empty object is sent as "{}", never omitted (D4). */

@@ -2,7 +2,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import clientFrames from '../../protocol/client-frames.schema.json' with { type: 'json' };
 import serverFrames from '../../protocol/server-frames.schema.json' with { type: 'json' };
 import rest from '../../protocol/rest.schema.json' with { type: 'json' };
-import type { SubscribeData } from './frames.js';
+import type { SigninData, SubscribeData } from './frames.js';
 
 /**
  * The compiled validators of protocol/*.schema.json. Compiled once when this module loads; the hot
@@ -20,6 +20,7 @@ function compiled<T>(ref: string): ValidateFunction<T> {
 export const validators = {
   subscribeData: compiled<SubscribeData>('client-frames.schema.json#/$defs/subscribeData'),
   unsubscribeData: compiled<SubscribeData>('client-frames.schema.json#/$defs/unsubscribeData'),
+  signinData: compiled<SigninData>('client-frames.schema.json#/$defs/signinData'),
   clientEvent: compiled('client-frames.schema.json#/$defs/clientEvent'),
   clientFrame: compiled('client-frames.schema.json'),
   serverFrame: compiled('server-frames.schema.json'),

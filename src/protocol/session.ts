@@ -4,7 +4,7 @@ import type { PresenceMember, PresenceRoster } from '../channels/presence-roster
 import type { Subscriber } from '../channels/fan-out.js';
 import { ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isChannelAuthValid } from './channel-auth.js';
+import { isChannelAuthValid, isUserAuthValid } from './channel-auth.js';
 import { checkChannelName, classifyChannel } from './channel-name.js';
 import { parsePresenceMember } from './presence-member.js';
 import { asJsonText, decodeClientFrame, encodeFrame, errorData } from './codec.js';
@@ -15,6 +15,7 @@ import {
   type ClientFrame,
   type Dialect,
   type ServerEventNames,
+  type SigninData,
   ServerEvents,
   type SocketId,
   type SubscribeData,
@@ -24,6 +25,8 @@ import {
 export interface SessionContext {
   readonly index: ChannelIndex;
   readonly roster: PresenceRoster;
+  /** Records that the session signed in as `userId` (for terminate_connections). */
+  readonly onSignedIn: (session: Session, userId: string) => void;
   readonly log: Logger;
   readonly now: () => number;
   readonly activityTimeoutMs: number;
@@ -152,9 +155,29 @@ export class Session implements Subscriber {
         return;
       case 'client-event':
         return this.relayClientEvent(frame.event, frame.channel, frame.data);
+      case 'signin':
+        return this.signIn(frame.data);
       default:
         return assertNever(frame);
     }
+  }
+
+  /**
+   * User sign-in (Pusher's `signin`): `auth` signs "<socket_id>::user::<user_data>" and `user_data` is JSON
+   * with a string `id`. A bad sign-in is fatal (4009), as in Pusher. The user id then names this socket for
+   * `POST /users/:id/terminate_connections`.
+   */
+  private signIn({ auth, user_data: userData }: SigninData): void {
+    if (!isUserAuthValid(this.app, this.socketId, auth, userData)) throw new ProtocolError('Unauthorized', 'the sign-in signature is invalid');
+    let id: unknown;
+    try {
+      id = (JSON.parse(userData) as { id?: unknown } | null)?.id;
+    } catch {
+      // Reported below as a missing id.
+    }
+    if (typeof id !== 'string' || id === '') throw new ProtocolError('Unauthorized', 'user_data must be a JSON object with a non-empty string "id"');
+    this.context.onSignedIn(this, id);
+    this.connection.send(encodeFrame(this.names.signinSuccess, JSON.stringify({ user_data: userData })));
   }
 
   /**

@@ -129,6 +129,8 @@ export interface SessionFixture {
   readonly log: ReturnType<typeof recordingLogger>;
   /** Feeds one text message to the session, as the transport would. */
   send(message: unknown): void;
+  /** User ids the session reported signing in as. */
+  readonly signedIn: string[];
 }
 
 export const TEST_APP = { id: 'test-app', key: 'test-key', secret: 'test-secret' } as const;
@@ -153,6 +155,7 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
   const context: SessionContext = {
     index,
     roster: options.roster ?? new PresenceRoster(),
+    onSignedIn: (_session, userId) => signedIn.push(userId),
     log,
     now: () => clock.now,
     activityTimeoutMs: config.activityTimeout * 1000,
@@ -160,11 +163,12 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
     maxMessageBytes: config.maxMessageBytes,
     maxBackpressureBytes: config.maxBackpressureBytes,
   };
+  const signedIn: string[] = [];
   const connection = new FakeConnection();
   const session = new Session(connection, app, options.dialect ?? 'broadcastt', options.socketId ?? '123.456', context);
   const send = (message: unknown) => {
     const text = typeof message === 'string' ? message : JSON.stringify(message);
     session.receive(Buffer.from(text), false);
   };
-  return { session, connection, clock, index, app, config, context, log, send };
+  return { session, connection, clock, index, app, config, context, log, send, signedIn };
 }

@@ -17,6 +17,7 @@ const DEF_BY_SUFFIX: Record<string, string> = {
   subscription_error: 'subscriptionError',
   member_added: 'memberAdded',
   member_removed: 'memberRemoved',
+  signin_success: 'signinSuccess',
 };
 
 /** The protocol/server-frames.schema.json definition a frame with this event must satisfy. */

@@ -2,7 +2,7 @@ import { Agent } from 'node:http';
 import Pusher from 'pusher';
 import pusherJs from 'pusher-js';
 import t from 'tap';
-import { authorizeChannel } from '../../src/protocol/channel-auth.js';
+import { authenticateUser, authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
 
 // pusher-js is CommonJS exporting the class itself, while its typings declare an ES default export.
@@ -203,4 +203,45 @@ t.test('pusher-js exchanges client events on a private channel; the sender never
   bob.trigger('client-typing', { who: 'bob' });
   t.same(await aliceGotBob, { who: 'bob' });
   t.same(aliceGot, [{ who: 'bob' }], 'alice never received her own event');
+});
+
+t.test('pusher-js signs in; terminate_connections closes that user\'s sockets only', async (t) => {
+  const running = await startGateway(t);
+  const connectAs = (id: string) => {
+    const client = new PusherClient(DEMO_APP.key, {
+      cluster: 'local',
+      wsHost: '127.0.0.1',
+      wsPort: running.port,
+      forceTLS: false,
+      enabledTransports: ['ws'],
+      disableStats: true,
+      userAuthentication: {
+        endpoint: '/unused',
+        transport: 'ajax',
+        customHandler: ({ socketId }, callback) => callback(null, authenticateUser(DEMO_APP, socketId, { id })),
+      },
+    });
+    t.teardown(() => client.disconnect());
+    client.signin();
+    return new Promise<typeof client>((resolve) => client.bind('pusher:signin_success', () => resolve(client)));
+  };
+  const ann = await connectAs('ann');
+  const annAgain = await connectAs('ann');
+  const bob = await connectAs('bob');
+  const closed = (client: InstanceType<typeof PusherClient>) =>
+    new Promise<number | undefined>((resolve) => client.connection.bind('error', (e: { data?: { code?: number } }) => resolve(e.data?.code)));
+  const annClosed = [closed(ann), closed(annAgain)];
+
+  const server = new Pusher({
+    appId: DEMO_APP.id,
+    key: DEMO_APP.key,
+    secret: DEMO_APP.secret,
+    host: '127.0.0.1',
+    port: String(running.port),
+    useTLS: false,
+    agent: new Agent({ keepAlive: false }),
+  });
+  t.equal((await server.terminateUserConnections('ann')).status, 200);
+  t.same(await Promise.all(annClosed), [4009, 4009], 'both of ann\'s sockets got 4009');
+  t.equal(bob.connection.state, 'connected', 'bob stays connected');
 });
