@@ -1,9 +1,8 @@
-import { Agent } from 'node:http';
-import Pusher from 'pusher';
 import t from 'tap';
 import { HttpErrors } from '../../src/errors.js';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { DEMO_APP, signedGet, startGateway } from '../helpers/gateway.js';
+import { pusherServer } from '../helpers/pusher.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 t.test('channel queries through the pusher server library and the broadcastt /channel path', async (t) => {
@@ -22,15 +21,7 @@ t.test('channel queries through the pusher server library and the broadcastt /ch
   await join('presence-lobby', 'ann');
   await join('presence-lobby', 'bob');
 
-  const pusher = new Pusher({
-    appId: DEMO_APP.id,
-    key: DEMO_APP.key,
-    secret: DEMO_APP.secret,
-    host: '127.0.0.1',
-    port: String(running.port),
-    useTLS: false,
-    agent: new Agent({ keepAlive: false }),
-  });
+  const pusher = pusherServer(running);
   const get = async (path: string, params: Record<string, string> = {}) => (await pusher.get({ path, params })).json();
 
   t.same(await get('/channels'), { channels: { news: {}, 'presence-lobby': {} } }, 'occupied channels');

@@ -1,12 +1,7 @@
-import { Agent } from 'node:http';
-import Pusher from 'pusher';
-import pusherJs from 'pusher-js';
 import t from 'tap';
 import { authenticateUser, authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
-
-// pusher-js is CommonJS exporting the class itself, while its typings declare an ES default export.
-const PusherClient = pusherJs as unknown as typeof pusherJs.default;
+import { type PusherClientInstance, pusherClient, pusherServer } from '../helpers/pusher.js';
 
 /**
  * The published Pusher libraries, unchanged: pusher-js (Node build, protocol 7) connects and
@@ -14,15 +9,7 @@ const PusherClient = pusherJs as unknown as typeof pusherJs.default;
  */
 t.test('pusher-js connects, subscribes and receives events triggered by the pusher server library', async (t) => {
   const running = await startGateway(t);
-  const client = new PusherClient(DEMO_APP.key, {
-    cluster: 'local',
-    wsHost: '127.0.0.1',
-    wsPort: running.port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
-  });
-  t.teardown(() => client.disconnect());
+  const client = pusherClient(t, running);
 
   const socketId = await new Promise<string>((resolve, reject) => {
     client.connection.bind('connected', () => resolve(client.connection.socket_id));
@@ -36,15 +23,7 @@ t.test('pusher-js connects, subscribes and receives events triggered by the push
     channel.bind('pusher:subscription_error', reject);
   });
 
-  const server = new Pusher({
-    appId: DEMO_APP.id,
-    key: DEMO_APP.key,
-    secret: DEMO_APP.secret,
-    host: '127.0.0.1',
-    port: String(running.port),
-    useTLS: false,
-    agent: new Agent({ keepAlive: false }),
-  });
+  const server = pusherServer(running);
   const received = new Promise<unknown>((resolve) => channel.bind('tick', resolve));
   const single = await server.trigger('market', 'tick', { price: 101.5 });
   t.equal(single.status, 200);
@@ -64,23 +43,16 @@ t.test('pusher-js connects, subscribes and receives events triggered by the push
 t.test('pusher-js joins a private channel through an authorizer; a wrong signature never subscribes', async (t) => {
   const running = await startGateway(t);
   const connect = (sign: (socketId: string, channel: string) => { auth: string }) => {
-    const client = new PusherClient(DEMO_APP.key, {
-      cluster: 'local',
-      wsHost: '127.0.0.1',
-      wsPort: running.port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      disableStats: true,
+    const client = pusherClient(t, running, {
       channelAuthorization: {
         endpoint: '/unused',
         transport: 'ajax',
         customHandler: ({ socketId, channelName }, callback) => callback(null, sign(socketId, channelName)),
       },
     });
-    t.teardown(() => client.disconnect());
     return client;
   };
-  const outcome = (channel: ReturnType<InstanceType<typeof PusherClient>['subscribe']>) =>
+  const outcome = (channel: ReturnType<PusherClientInstance['subscribe']>) =>
     new Promise<string>((resolve) => {
       channel.bind('pusher:subscription_succeeded', () => resolve('succeeded'));
       channel.bind('pusher:subscription_error', (error: { type: string; status: number }) => resolve(`${error.type} ${error.status}`));
@@ -101,13 +73,7 @@ t.test('pusher-js joins a private channel through an authorizer; a wrong signatu
 t.test('pusher-js presence: one member per user across sockets; added on the first socket, removed on the last', async (t) => {
   const running = await startGateway(t);
   const connectAs = (userId: number | string, name: string) => {
-    const client = new PusherClient(DEMO_APP.key, {
-      cluster: 'local',
-      wsHost: '127.0.0.1',
-      wsPort: running.port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      disableStats: true,
+    const client = pusherClient(t, running, {
       channelAuthorization: {
         endpoint: '/unused',
         transport: 'ajax',
@@ -115,11 +81,10 @@ t.test('pusher-js presence: one member per user across sockets; added on the fir
           callback(null, authorizeChannel(DEMO_APP, socketId, channelName, JSON.stringify({ user_id: userId, user_info: { name } }))),
       },
     });
-    t.teardown(() => client.disconnect());
     return client;
   };
   type Members = { count: number; me: { id: string }; each: (fn: (m: { id: string; info: { name: string } }) => void) => void };
-  const join = (client: InstanceType<typeof PusherClient>) => {
+  const join = (client: PusherClientInstance) => {
     const channel = client.subscribe('presence-lobby');
     return new Promise<{ channel: typeof channel; members: Members }>((resolve, reject) => {
       channel.bind('pusher:subscription_succeeded', (members: Members) => resolve({ channel, members }));
@@ -173,20 +138,13 @@ async function until(condition: () => boolean): Promise<void> {
 t.test('pusher-js exchanges client events on a private channel; the sender never gets its own', async (t) => {
   const running = await startGateway(t, { apps: [{ ...DEMO_APP, clientEvents: true }] });
   const connect = () => {
-    const client = new PusherClient(DEMO_APP.key, {
-      cluster: 'local',
-      wsHost: '127.0.0.1',
-      wsPort: running.port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      disableStats: true,
+    const client = pusherClient(t, running, {
       channelAuthorization: {
         endpoint: '/unused',
         transport: 'ajax',
         customHandler: ({ socketId, channelName }, callback) => callback(null, authorizeChannel(DEMO_APP, socketId, channelName)),
       },
     });
-    t.teardown(() => client.disconnect());
     const channel = client.subscribe('private-chat');
     return new Promise<typeof channel>((resolve) => channel.bind('pusher:subscription_succeeded', () => resolve(channel)));
   };
@@ -208,39 +166,24 @@ t.test('pusher-js exchanges client events on a private channel; the sender never
 t.test('pusher-js signs in; terminate_connections closes that user\'s sockets only', async (t) => {
   const running = await startGateway(t);
   const connectAs = (id: string) => {
-    const client = new PusherClient(DEMO_APP.key, {
-      cluster: 'local',
-      wsHost: '127.0.0.1',
-      wsPort: running.port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      disableStats: true,
+    const client = pusherClient(t, running, {
       userAuthentication: {
         endpoint: '/unused',
         transport: 'ajax',
         customHandler: ({ socketId }, callback) => callback(null, authenticateUser(DEMO_APP, socketId, { id })),
       },
     });
-    t.teardown(() => client.disconnect());
     client.signin();
     return new Promise<typeof client>((resolve) => client.bind('pusher:signin_success', () => resolve(client)));
   };
   const ann = await connectAs('ann');
   const annAgain = await connectAs('ann');
   const bob = await connectAs('bob');
-  const closed = (client: InstanceType<typeof PusherClient>) =>
+  const closed = (client: PusherClientInstance) =>
     new Promise<number | undefined>((resolve) => client.connection.bind('error', (e: { data?: { code?: number } }) => resolve(e.data?.code)));
   const annClosed = [closed(ann), closed(annAgain)];
 
-  const server = new Pusher({
-    appId: DEMO_APP.id,
-    key: DEMO_APP.key,
-    secret: DEMO_APP.secret,
-    host: '127.0.0.1',
-    port: String(running.port),
-    useTLS: false,
-    agent: new Agent({ keepAlive: false }),
-  });
+  const server = pusherServer(running);
   t.equal((await server.terminateUserConnections('ann')).status, 200);
   t.same(await Promise.all(annClosed), [4009, 4009], 'both of ann\'s sockets got 4009');
   t.equal(bob.connection.state, 'connected', 'bob stays connected');
