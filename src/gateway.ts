@@ -9,7 +9,7 @@ import type { OutgoingEvent } from './http/events-endpoint.js';
 import { createLogger, type Logger } from './log.js';
 import { admit, dialectOf } from './protocol/admission.js';
 import { checkChannelName } from './protocol/channel-name.js';
-import { asJsonText, encodeFrame } from './protocol/codec.js';
+import { dataAsJsonText, encodeFrame } from './protocol/codec.js';
 import { Session, type SessionContext, refuse } from './protocol/session.js';
 import { SessionRegistry } from './protocol/session-registry.js';
 import { socketIdGenerator } from './protocol/socket-id.js';
@@ -168,8 +168,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
       const app = apps.findById(appId);
       if (!app) throw new Error(`no app with id "${appId}"`);
       checkChannelName(channel, app.maxChannelNameLength);
-      const text = typeof data === 'string' ? asJsonText(data) : JSON.stringify(data ?? {});
-      return deliver(app, channel, event, text, publishOptions.exceptSocketId);
+      return deliver(app, channel, event, dataAsJsonText(data), publishOptions.exceptSocketId);
     },
     health,
     close() {

@@ -13,7 +13,7 @@ export type LeaveResult = 'last' | 'left' | 'absent';
  * the FanOut, which sees every join and leave.
  */
 export class ChannelIndex {
-  private readonly members_ = new Map<string, Set<Subscriber>>();
+  private readonly byTopic = new Map<string, Set<Subscriber>>();
 
   constructor(private readonly fanOut: FanOut) {}
 
@@ -24,45 +24,45 @@ export class ChannelIndex {
 
   subscribe(appId: string, channel: string, subscriber: Subscriber): JoinResult {
     const topic = ChannelIndex.topic(appId, channel);
-    const set = this.members_.get(topic);
+    const set = this.byTopic.get(topic);
     if (set?.has(subscriber)) return 'already';
     this.fanOut.join(topic, subscriber);
     if (set) {
       set.add(subscriber);
       return 'joined';
     }
-    this.members_.set(topic, new Set([subscriber]));
+    this.byTopic.set(topic, new Set([subscriber]));
     return 'first';
   }
 
   unsubscribe(appId: string, channel: string, subscriber: Subscriber): LeaveResult {
     const topic = ChannelIndex.topic(appId, channel);
-    const set = this.members_.get(topic);
+    const set = this.byTopic.get(topic);
     if (!set?.delete(subscriber)) return 'absent';
     this.fanOut.leave(topic, subscriber);
     if (set.size > 0) return 'left';
-    this.members_.delete(topic);
+    this.byTopic.delete(topic);
     return 'last';
   }
 
   /** The channel's members on this node (an empty set when it has none). Do not modify. */
   members(appId: string, channel: string): ReadonlySet<Subscriber> {
-    return this.members_.get(ChannelIndex.topic(appId, channel)) ?? NO_MEMBERS;
+    return this.byTopic.get(ChannelIndex.topic(appId, channel)) ?? NO_MEMBERS;
   }
 
   /** The app's occupied channels on this node, with their subscriber counts. */
   *channelsOf(appId: string): Generator<[channel: string, subscribers: number]> {
     const prefix = ChannelIndex.topic(appId, '');
-    for (const [topic, set] of this.members_) if (topic.startsWith(prefix)) yield [topic.slice(prefix.length), set.size];
+    for (const [topic, set] of this.byTopic) if (topic.startsWith(prefix)) yield [topic.slice(prefix.length), set.size];
   }
 
   subscriberCount(appId: string, channel: string): number {
-    return this.members_.get(ChannelIndex.topic(appId, channel))?.size ?? 0;
+    return this.byTopic.get(ChannelIndex.topic(appId, channel))?.size ?? 0;
   }
 
   /** Number of channels with at least one member, over all apps. */
   channelCount(): number {
-    return this.members_.size;
+    return this.byTopic.size;
   }
 
   /**
@@ -72,7 +72,7 @@ export class ChannelIndex {
    */
   publish(appId: string, channel: string, encode: () => string, except?: Subscriber): number {
     const topic = ChannelIndex.topic(appId, channel);
-    const set = this.members_.get(topic);
+    const set = this.byTopic.get(topic);
     if (!set) return 0;
     this.fanOut.deliver(topic, set, encode(), except);
     return set.size;

@@ -89,6 +89,11 @@ export function errorData(error: ProtocolError): string {
   return JSON.stringify({ code: error.code, message: error.message });
 }
 
+/** Publisher or client data as JSON text: strings via asJsonText, any other value JSON-encoded. */
+export function dataAsJsonText(data: unknown): string {
+  return typeof data === 'string' ? asJsonText(data) : JSON.stringify(data ?? {});
+}
+
 /**
  * Clients parse `data` as JSON unconditionally (D4), so publisher data that is not JSON text (a Pusher
  * library sending a bare string) is delivered as a JSON string: clients then see that same string.

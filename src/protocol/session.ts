@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { isChannelAuthValid, isUserAuthValid } from './channel-auth.js';
 import { checkChannelName, classifyChannel } from './channel-name.js';
 import { parsePresenceMember } from './presence-member.js';
-import { asJsonText, decodeClientFrame, encodeFrame, errorData } from './codec.js';
+import { dataAsJsonText, decodeClientFrame, encodeFrame, errorData } from './codec.js';
 import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
 import type { Connection } from './connection.js';
 import {
@@ -194,7 +194,7 @@ export class Session implements Subscriber {
     if (!this.clientEventBudget.take(this.context.now())) {
       throw reject(`over the limit of ${this.app.maxClientEventsPerSecond} client events per second`);
     }
-    const text = typeof data === 'string' ? asJsonText(data) : JSON.stringify(data ?? {});
+    const text = dataAsJsonText(data);
     if (Buffer.byteLength(text) > this.app.maxEventDataBytes) throw reject(`data is over the limit of ${this.app.maxEventDataBytes} bytes`);
     const userId = this.presence.get(channel);
     const frame = JSON.stringify(userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId });

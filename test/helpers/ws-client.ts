@@ -101,6 +101,15 @@ export class TestClient {
   }
 }
 
+/** Resolves once `condition` holds, checking after each event-loop turn; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function matches(match: Match, frame: Frame): boolean {
   return typeof match === 'string' ? frame.event === match : match(frame);
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { authenticateUser, authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
+import { until } from '../helpers/ws-client.js';
 import { type PusherClientInstance, pusherClient, pusherServer } from '../helpers/pusher.js';
 
 /**
@@ -117,7 +118,7 @@ t.test('pusher-js presence: one member per user across sockets; added on the fir
   // A publish that reaches Bob after Ann's first socket has gone proves no member_removed came for it.
   const marker = new Promise<void>((resolve) => bob.channel.bind('marker', () => resolve()));
   annFirst.disconnect();
-  await until(() => running.gateway.health().connections === 2);
+  await until(() => running.gateway.health().connections === 2, 'the first socket of Ann to close');
   running.gateway.publish(DEMO_APP.id, 'presence-lobby', 'marker', {});
   await marker;
   t.same(removed, [], 'no member_removed while Ann has another socket');
@@ -126,14 +127,6 @@ t.test('pusher-js presence: one member per user across sockets; added on the fir
   await annGone;
   t.same({ added, removed }, { added: ['42'], removed: ['42'] });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in 5 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 t.test('pusher-js exchanges client events on a private channel; the sender never gets its own', async (t) => {
   const running = await startGateway(t, { apps: [{ ...DEMO_APP, clientEvents: true }] });

@@ -2,16 +2,7 @@ import type { Socket } from 'node:net';
 import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
-import { TestClient, WAIT_MS } from '../helpers/ws-client.js';
-
-/** Resolves once `condition` holds, checking after each event-loop turn; fails after `timeoutMs`. */
-async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { TestClient, until } from '../helpers/ws-client.js';
 
 t.test('a subscriber that stops reading is closed with 4101; the others keep receiving', async (t) => {
   const running = await startGateway(t, { maxBackpressureBytes: 64 * 1024 });
