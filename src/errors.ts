@@ -28,7 +28,15 @@ export class ProtocolError extends Error {
   readonly code: number;
   readonly fatal: boolean;
 
-  constructor(readonly kind: WsErrorName, detail?: string) {
+  /**
+   * @param requestId the request_id of the broadcast this error refuses, so the client can tell which
+   * of its broadcasts failed.
+   */
+  constructor(
+    readonly kind: WsErrorName,
+    detail?: string,
+    readonly requestId?: string | number,
+  ) {
     const entry = WsErrors[kind];
     super(detail ? `${entry.message}: ${detail}` : entry.message);
     this.name = 'ProtocolError';

@@ -2,13 +2,15 @@ import { nanoid } from 'nanoid';
 import { type App, AppRegistry } from './apps/app-registry.js';
 import { ChannelIndex } from './channels/channel-index.js';
 import { PresenceRoster } from './channels/presence-roster.js';
+import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from './broadcasts/broadcast-event.js';
+import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
-import { ProtocolError } from './errors.js';
+import { HttpError, ProtocolError } from './errors.js';
 import { createApi } from './http/api.js';
 import type { OutgoingEvent } from './http/events-endpoint.js';
 import { createLogger, type Logger } from './log.js';
 import { admit, dialectOf } from './protocol/admission.js';
-import { checkChannelName } from './protocol/channel-name.js';
+import { type ChannelRef, resolveChannel } from './protocol/channel-name.js';
 import { dataAsJsonText, encodeFrame } from './protocol/codec.js';
 import { Session, type SessionContext, refuse } from './protocol/session.js';
 import { SessionRegistry } from './protocol/session-registry.js';
@@ -25,12 +27,19 @@ export interface PublishOptions {
   readonly exceptSocketId?: string;
 }
 
+export interface BroadcastOptions {
+  /** How long to collect responses; the app's broadcastTimeoutMs when absent, at most maxBroadcastTimeoutMs. */
+  readonly timeoutMs?: number;
+}
+
 export interface Health {
   readonly status: 'ok' | 'draining';
   readonly nodeId: string;
   readonly uws: { readonly native: boolean; readonly warning?: string };
   readonly connections: number;
   readonly channels: number;
+  /** Broadcasts collecting responses on this node. */
+  readonly pendingBroadcasts: number;
   readonly uptimeSeconds: number;
 }
 
@@ -45,6 +54,11 @@ export interface Gateway {
    * Returns how many subscribers the channel has here.
    */
   publish(appId: string, channel: string, event: string, data: unknown, options?: PublishOptions): number;
+  /**
+   * Broadcasts `name` with `payload` on a channel (a wire name or ID, or `{name, system, consumer}`) and
+   * resolves, after the timeout, to the response payloads (D9). Like REST, it may use system channels.
+   */
+  broadcast(appId: string, channel: ChannelRef, name: string, payload: unknown, options?: BroadcastOptions): Promise<unknown[]>;
   health(): Health;
   /** Stops accepting, tells every client to reconnect elsewhere (4200), and resolves once all are gone. */
   close(): Promise<void>;
@@ -61,6 +75,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
   const startedAt = Date.now();
   const apps = new AppRegistry(config.apps);
   const sessions = new SessionRegistry();
+  const broadcasts = new PendingBroadcasts();
   const nextSocketId = socketIdGenerator();
   let draining = false;
   let drained: (() => void) | undefined;
@@ -73,12 +88,30 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     return index.publish(app.id, channel, () => encodeFrame(event, data, channel), sameApp);
   };
 
+  /**
+   * Sends a broadcast from the server side (REST or embedding API) and collects its responses; undefined
+   * when the app already has maxPendingBroadcasts waiting.
+   */
+  const sendBroadcast = (app: App, channel: string, name: string, data: string, timeoutMs: number, onAborted?: (cancel: () => void) => void) => {
+    let id: string | undefined;
+    const outcome = new Promise<BroadcastOutcome>((resolve) => {
+      id = broadcasts.open(app.id, channel, app, timeoutMs, resolve);
+    });
+    if (id === undefined) return undefined;
+    const opened = id;
+    onAborted?.(() => broadcasts.cancel(opened));
+    index.publish(app.id, channel, () => encodeBroadcastEvent(name, channel, data, opened));
+    return outcome;
+  };
+  const tooManyBroadcasts = (app: App) => `app ${app.id} already has ${app.maxPendingBroadcasts} broadcasts waiting for responses`;
+
   const health = (): Health => ({
     status: draining ? 'draining' : 'ok',
     nodeId,
     uws: isNativeUws ? { native: true } : { native: false, warning: FALLBACK_WARNING },
     connections: sessions.size,
     channels: index.channelCount(),
+    pendingBroadcasts: broadcasts.size,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   });
 
@@ -91,6 +124,14 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     },
     health,
     isReady: () => !draining,
+    broadcast: async (app, request, onAborted) => {
+      const outcome = sendBroadcast(app, request.channel.wire, request.name, request.data, request.timeoutMs, onAborted);
+      if (!outcome) throw new HttpError('TooManyBroadcasts', tooManyBroadcasts(app));
+      return (await outcome).responses;
+    },
+    respond: (app, response) => {
+      broadcasts.respond(app.id, response.id, response.channel.wire, response.data);
+    },
     terminateUser: (app: App, userId: string) => {
       for (const session of sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
     },
@@ -111,7 +152,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
           refuse(connection, admission.dialect, admission.error);
           return undefined;
         }
-        const session = new Session(connection, admission.app, admission.dialect, nextSocketId(), context);
+        const session = new Session(connection, admission.app, admission.role, admission.dialect, nextSocketId(), context);
         sessions.add(session);
         session.open();
         return {
@@ -140,6 +181,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
   const context: SessionContext = {
     index,
     roster: new PresenceRoster(),
+    broadcasts,
     onSignedIn: (session, userId) => sessions.signIn(session, userId),
     log,
     now: Date.now,
@@ -147,6 +189,12 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     pongTimeoutMs: config.pongTimeout * 1000,
     maxMessageBytes: config.maxMessageBytes,
     maxBackpressureBytes: config.maxBackpressureBytes,
+  };
+
+  const appWithId = (appId: string): App => {
+    const app = apps.findById(appId);
+    if (!app) throw new Error(`no app with id "${appId}"`);
+    return app;
   };
 
   const sweep = () => {
@@ -165,16 +213,24 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
       return bound;
     },
     publish(appId, channel, event, data, publishOptions = {}) {
-      const app = apps.findById(appId);
-      if (!app) throw new Error(`no app with id "${appId}"`);
-      checkChannelName(channel, app.maxChannelNameLength);
-      return deliver(app, channel, event, dataAsJsonText(data), publishOptions.exceptSocketId);
+      const app = appWithId(appId);
+      return deliver(app, resolveChannel(channel, app).wire, event, dataAsJsonText(data), publishOptions.exceptSocketId);
+    },
+    async broadcast(appId, channel, name, payload, broadcastOptions = {}) {
+      const app = appWithId(appId);
+      const { wire } = resolveChannel(channel, app);
+      checkBroadcastName(name, app);
+      const outcome = sendBroadcast(app, wire, name, payloadText(payload, app), broadcastTimeoutMs(broadcastOptions.timeoutMs, app));
+      if (!outcome) throw new Error(tooManyBroadcasts(app));
+      return JSON.parse((await outcome).responses) as unknown[];
     },
     health,
     close() {
       closing ??= new Promise<void>((resolve) => {
         draining = true;
         transport.stopListening();
+        // Held REST broadcasts answer with what they have, and WebSocket broadcasters get theirs before the 4200.
+        broadcasts.finishAll();
         const finish = () => {
           clearTimeout(deadline);
           if (sweepTimer) clearInterval(sweepTimer);

@@ -26,14 +26,17 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-function banner(host: string, port: number, apps: ReadonlyArray<{ id: string; key: string; secret: string }>): string {
+function banner(host: string, port: number, apps: ReadonlyArray<{ id: string; key: string; secret: string; consumerKeys: readonly string[] }>): string {
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const first = apps[0];
   const lines = [
     '',
     `broadcastt gateway listening on ${host}:${port}`,
     `  uWebSockets.js: ${isNativeUws ? 'native' : `FALLBACK — ${FALLBACK_WARNING}`}`,
-    ...apps.map((app) => `  app id ${app.id}  key ${app.key}  secret ${app.secret}`),
+    ...apps.map((app) => {
+      const consumerKeys = app.consumerKeys.length > 0 ? `  consumer keys ${app.consumerKeys.join(', ')}` : '';
+      return `  app id ${app.id}  key ${app.key}  secret ${app.secret}${consumerKeys}`;
+    }),
     '',
     `  connect:  ws://${shown}:${port}/app/${first?.key}            (add ?protocol=7 for the pusher: dialect)`,
     `  publish:  POST http://${shown}:${port}/apps/${first?.id}/events  (signed; see README)`,

@@ -2,6 +2,7 @@
 export interface App {
   readonly id: string;
   readonly key: string;
+  readonly consumerKeys: readonly string[];
   readonly secret: string;
   readonly enabled: boolean;
   readonly clientEvents: boolean;
@@ -15,23 +16,40 @@ export interface App {
   readonly maxEventDataBytes: number;
   readonly maxChannelsPerTrigger: number;
   readonly maxBatchEvents: number;
+  readonly maxBroadcastsPerSecond: number;
+  readonly broadcastTimeoutMs: number;
+  readonly maxBroadcastTimeoutMs: number;
+  readonly maxResponsesPerBroadcast: number;
+  readonly maxBroadcastResponseBytes: number;
+  readonly maxPendingBroadcasts: number;
 }
 
-/** Finds apps by the key clients connect with and by the id REST paths use. */
+/**
+ * What a connection's key entitles it to (D8): the app's key is `trusted`; a consumer key may only use
+ * consumer channels.
+ */
+export type Role = 'trusted' | 'consumer';
+
+export interface Credential {
+  readonly app: App;
+  readonly role: Role;
+}
+
+/** Finds apps by the keys clients connect with and by the id REST paths use. */
 export class AppRegistry {
-  private readonly byKey = new Map<string, App>();
+  private readonly byKey = new Map<string, Credential>();
   private readonly byId = new Map<string, App>();
 
   constructor(apps: readonly App[]) {
     for (const app of apps) {
-      if (this.byKey.has(app.key)) throw new Error(`two apps share the key "${app.key}"`);
       if (this.byId.has(app.id)) throw new Error(`two apps share the id "${app.id}"`);
-      this.byKey.set(app.key, app);
       this.byId.set(app.id, app);
+      this.addKey(app.key, { app, role: 'trusted' });
+      for (const key of app.consumerKeys) this.addKey(key, { app, role: 'consumer' });
     }
   }
 
-  findByKey(key: string): App | undefined {
+  findByKey(key: string): Credential | undefined {
     return this.byKey.get(key);
   }
 
@@ -41,5 +59,10 @@ export class AppRegistry {
 
   all(): IterableIterator<App> {
     return this.byId.values();
+  }
+
+  private addKey(key: string, credential: Credential): void {
+    if (this.byKey.has(key)) throw new Error(`the key "${key}" is used twice (app keys and consumer keys must all differ)`);
+    this.byKey.set(key, credential);
   }
 }

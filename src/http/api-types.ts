@@ -7,6 +7,8 @@ export interface ApiRequest {
   /** Raw query string without `?`. */
   readonly query: string;
   readonly body: Buffer;
+  /** Registers what to do if the client goes away before the answer (e.g. a held broadcast). */
+  readonly onAborted: (listener: () => void) => void;
 }
 
 export interface ApiResponse {

@@ -2,6 +2,7 @@ import type { App, AppRegistry } from '../apps/app-registry.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type ApiRequest, type ApiResponse, json } from './api-types.js';
+import { type BroadcastRequest, parseBroadcast, parseResponse, type ResponseRequest } from './broadcasts-endpoint.js';
 import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
 import { type ChannelState, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { verifyRequestSignature } from './request-signature.js';
@@ -16,16 +17,23 @@ export interface ApiContext {
   readonly channels: ChannelState;
   /** Closes every connection signed in as this user (4009). */
   readonly terminateUser: (app: App, userId: string) => void;
+  /**
+   * Sends a broadcast and resolves, after its timeout, to the JSON text of the array of responses. Throws
+   * TooManyBroadcasts when the app is at its limit. `cancel` is called if the HTTP client goes away.
+   */
+  readonly broadcast: (app: App, request: BroadcastRequest, onAborted: (cancel: () => void) => void) => Promise<string>;
+  readonly respond: (app: App, request: ResponseRequest) => void;
 }
 
-type AppRoute = (request: ApiRequest, app: App) => ApiResponse;
+type Answer = ApiResponse | Promise<ApiResponse>;
+type AppRoute = (request: ApiRequest, app: App) => Answer;
 
 /**
  * The REST API as a pure function of a fully read request: routing, app lookup, signature check and
  * the endpoint. The transport only moves bytes. Every failure is an HttpError answered as
  * `{"error": message}`; anything else is logged and answered 500.
  */
-export function createApi(context: ApiContext): (request: ApiRequest) => ApiResponse {
+export function createApi(context: ApiContext): (request: ApiRequest) => Answer {
   const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (request, app) => {
     context.publish(app, parse(request.body, app));
     return json(200, {});
@@ -34,6 +42,14 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
     'POST event': publishing(parseTrigger),
     'POST events': publishing(parseEvents),
     'POST batch_events': publishing(parseBatch),
+    'POST broadcasts': async (request, app) => {
+      const responses = await context.broadcast(app, parseBroadcast(request.body, app, new URLSearchParams(request.query)), request.onAborted);
+      return { status: 200, body: responses };
+    },
+    'POST responses': (request, app) => {
+      context.respond(app, parseResponse(request.body, app));
+      return json(200, {});
+    },
     'GET channels': (request, app) => listChannels(context.channels, app, new URLSearchParams(request.query)),
   };
 
@@ -64,7 +80,7 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
     };
   };
 
-  const route = (request: ApiRequest): ApiResponse => {
+  const route = (request: ApiRequest): Answer => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
     if (isRead && request.path === '/') return json(200, context.health());
     if (isRead && request.path === '/ready') {
@@ -82,14 +98,19 @@ export function createApi(context: ApiContext): (request: ApiRequest) => ApiResp
     return handler(request, app);
   };
 
+  const failed = (request: ApiRequest, error: unknown): ApiResponse => {
+    if (error instanceof HttpError) return json(error.status, { error: error.message });
+    context.log.error('unexpected error in REST handler', { path: request.path, error: String(error) });
+    const failure = new HttpError('ServerError');
+    return json(failure.status, { error: failure.message });
+  };
+
   return (request) => {
     try {
-      return route(request);
+      const answer = route(request);
+      return answer instanceof Promise ? answer.catch((error: unknown) => failed(request, error)) : answer;
     } catch (error) {
-      if (error instanceof HttpError) return json(error.status, { error: error.message });
-      context.log.error('unexpected error in REST handler', { path: request.path, error: String(error) });
-      const failure = new HttpError('ServerError');
-      return json(failure.status, { error: failure.message });
+      return failed(request, error);
     }
   };
 }

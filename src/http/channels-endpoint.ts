@@ -1,7 +1,8 @@
 import type { App } from '../apps/app-registry.js';
 import { HttpError } from '../errors.js';
-import { classifyChannel } from '../protocol/channel-name.js';
+import { type Channel, resolveChannel } from '../protocol/channel-name.js';
 import { type ApiResponse, json } from './api-types.js';
+import { asHttp } from './request-body.js';
 
 /** What the channel queries read: this node's channel index and presence roster. */
 export interface ChannelState {
@@ -44,10 +45,16 @@ export function listChannels(state: ChannelState, app: App, query: URLSearchPara
   return json(200, { channels });
 }
 
+/** The channel named in a path: a plain name or a channel ID (URL-safe, as `/` cannot appear in a path segment). */
+function channelInPath(app: App, name: string): Channel {
+  return asHttp('channel', () => resolveChannel(name, app));
+}
+
 /** GET /channels/:name and /channel/:name: `{occupied}` plus the requested counts. */
-export function channelInfo(state: ChannelState, app: App, channel: string, query: URLSearchParams): ApiResponse {
+export function channelInfo(state: ChannelState, app: App, name: string, query: URLSearchParams): ApiResponse {
   const info = infoOf(query);
-  const isPresence = classifyChannel(channel) === 'presence';
+  const { wire: channel, type } = channelInPath(app, name);
+  const isPresence = type === 'presence';
   if (info.has('user_count') && !isPresence) throw new HttpError('BadRequest', 'info=user_count is only for presence channels');
   const subscriptions = state.subscriptionCount(app.id, channel);
   const body: Record<string, unknown> = { occupied: subscriptions > 0 };
@@ -57,7 +64,8 @@ export function channelInfo(state: ChannelState, app: App, channel: string, quer
 }
 
 /** GET /channels/:name/users: the presence channel's users. */
-export function channelUsers(state: ChannelState, app: App, channel: string): ApiResponse {
-  if (classifyChannel(channel) !== 'presence') throw new HttpError('BadRequest', 'users are only listed for presence channels');
+export function channelUsers(state: ChannelState, app: App, name: string): ApiResponse {
+  const { wire: channel, type } = channelInPath(app, name);
+  if (type !== 'presence') throw new HttpError('BadRequest', 'users are only listed for presence channels');
   return json(200, { users: state.userIds(app.id, channel).map((id) => ({ id })) });
 }

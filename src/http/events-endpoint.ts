@@ -1,8 +1,9 @@
 import type { App } from '../apps/app-registry.js';
-import { HttpError, ProtocolError } from '../errors.js';
-import { checkChannelName } from '../protocol/channel-name.js';
+import { HttpError } from '../errors.js';
+import { resolveChannel } from '../protocol/channel-name.js';
 import { asJsonText } from '../protocol/codec.js';
 import { describeErrors, validators } from '../protocol/schemas.js';
+import { asHttp, isObject, parseJson } from './request-body.js';
 
 /** One event for one channel, checked and ready to deliver. */
 export interface OutgoingEvent {
@@ -54,10 +55,10 @@ function triggerEvents(value: unknown, app: App): OutgoingEvent[] {
   if (channels.length > app.maxChannelsPerTrigger) {
     throw new HttpError('BadRequest', `body.channels has ${channels.length} entries, over the limit of ${app.maxChannelsPerTrigger}`);
   }
-  channels.forEach((channel, i) => checkChannel(channel, trigger.channels ? `body.channels[${i}]` : 'body.channel', app));
+  const wires = channels.map((channel, i) => wireName(channel, trigger.channels ? `body.channels[${i}]` : 'body.channel', app));
   checkEvent(trigger, 'body', app);
   const data = asJsonText(trigger.data);
-  return [...new Set(channels)].map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id }));
+  return [...new Set(wires)].map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id }));
 }
 
 function batchEvents(value: unknown, app: App): OutgoingEvent[] {
@@ -75,8 +76,8 @@ function batchEvents(value: unknown, app: App): OutgoingEvent[] {
     if (!validators.batchItem(item)) throw new HttpError('BadRequest', describeErrors(validators.batchItem.errors, at));
     const event = item as BatchItem;
     checkEvent(event, at, app);
-    checkChannel(event.channel, `${at}.channel`, app);
-    return { channel: event.channel, name: event.name, data: asJsonText(event.data), exceptSocketId: event.socket_id };
+    const channel = wireName(event.channel, `${at}.channel`, app);
+    return { channel, name: event.name, data: asJsonText(event.data), exceptSocketId: event.socket_id };
   });
 }
 
@@ -90,23 +91,7 @@ function checkEvent(event: { name: string; data: string }, at: string, app: App)
   }
 }
 
-function checkChannel(channel: string, at: string, app: App): void {
-  try {
-    checkChannelName(channel, app.maxChannelNameLength);
-  } catch (error) {
-    if (error instanceof ProtocolError) throw new HttpError('BadRequest', `${at}: ${error.message}`);
-    throw error;
-  }
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError('BadRequest', 'body is not valid JSON');
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The channel's canonical wire name; IDs in any base64 form are accepted (D8). */
+function wireName(channel: string, at: string, app: App): string {
+  return asHttp(at, () => resolveChannel(channel, app).wire);
 }

@@ -1,4 +1,4 @@
-import type { App, AppRegistry } from '../apps/app-registry.js';
+import type { App, AppRegistry, Role } from '../apps/app-registry.js';
 import { ProtocolError } from '../errors.js';
 import type { Dialect } from './frames.js';
 
@@ -11,7 +11,7 @@ export interface UpgradeRequest {
 }
 
 export type Admission =
-  | { readonly dialect: Dialect; readonly app: App; readonly error?: undefined }
+  | { readonly dialect: Dialect; readonly app: App; readonly role: Role; readonly error?: undefined }
   | { readonly dialect: Dialect; readonly app?: undefined; readonly error: ProtocolError };
 
 const APP_PATH = /^\/apps?\/([^/]+)\/?$/;
@@ -25,13 +25,14 @@ export function admit(request: UpgradeRequest, apps: AppRegistry, connectionsOf:
   const dialect = dialectOf(request.query);
   const key = APP_PATH.exec(request.path)?.[1];
   if (key === undefined) return { dialect, error: new ProtocolError('PathNotFound', request.path.slice(0, 200)) };
-  const app = apps.findByKey(key);
-  if (!app) return { dialect, error: new ProtocolError('AppNotFound') };
+  const credential = apps.findByKey(key);
+  if (!credential) return { dialect, error: new ProtocolError('AppNotFound') };
+  const { app, role } = credential;
   if (!app.enabled) return { dialect, error: new ProtocolError('AppDisabled') };
   if (connectionsOf(app) >= app.maxConnections) {
     return { dialect, error: new ProtocolError('OverConnectionQuota', `at most ${app.maxConnections} connections`) };
   }
-  return { dialect, app };
+  return { dialect, app, role };
 }
 
 /** `protocol=7` selects the Pusher dialect (pusher-js, Laravel Echo); anything else is broadcastt. */

@@ -1,7 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import { ProtocolError } from '../errors.js';
-import { type ChannelName, type ClientFrame, EMPTY_DATA } from './frames.js';
-import { describeErrors, validators } from './schemas.js';
+import { type ChannelName, type ClientFrame, EMPTY_DATA, type RequestId } from './frames.js';
+import { describeErrors, MAX_REQUEST_ID_LENGTH, validators } from './schemas.js';
 
 /**
  * Text in, typed frame out, or a ProtocolError saying what was wrong. Accepts either dialect prefix and
@@ -44,6 +44,16 @@ export function decodeClientFrame(text: string): ClientFrame {
       return { kind: 'ping' };
     case 'pong':
       return { kind: 'pong' };
+    case 'broadcast': {
+      const data = objectData(frame);
+      if (!validators.broadcastData(data)) throw invalidData(validators.broadcastData.errors, requestIdOf(data));
+      return { kind: 'broadcast', data };
+    }
+    case 'response': {
+      const data = objectData(frame);
+      if (!validators.responseData(data)) throw invalidData(validators.responseData.errors);
+      return { kind: 'response', data };
+    }
     case 'signin': {
       const data = objectData(frame);
       if (!validators.signinData(data)) throw invalidData(validators.signinData.errors);
@@ -55,10 +65,16 @@ export function decodeClientFrame(text: string): ClientFrame {
 }
 
 /** A channel name with characters outside the allowed set is an InvalidChannel, like an over-long one. */
-function invalidData(errors: ErrorObject[] | null | undefined): ProtocolError {
+function invalidData(errors: ErrorObject[] | null | undefined, requestId?: RequestId): ProtocolError {
   const first = errors?.[0];
   const isChannelName = first?.instancePath === '/channel' && first.keyword === 'pattern';
-  return new ProtocolError(isChannelName ? 'InvalidChannel' : 'InvalidMessage', describeErrors(errors, 'data'));
+  return new ProtocolError(isChannelName ? 'InvalidChannel' : 'InvalidMessage', describeErrors(errors, 'data'), requestId);
+}
+
+/** The request_id of a broadcast that failed validation, when it is usable, so the refusal can name it. */
+function requestIdOf(data: unknown): RequestId | undefined {
+  const id = (data as { request_id?: unknown } | null)?.request_id;
+  return (typeof id === 'string' && id.length <= MAX_REQUEST_ID_LENGTH) || Number.isInteger(id) ? (id as RequestId) : undefined;
 }
 
 const DIALECT_PREFIX = /^(?:broadcastt|pusher):/;
@@ -84,9 +100,9 @@ export function encodeFrame(event: string, data: string = EMPTY_DATA, channel?: 
   return JSON.stringify(channel === undefined ? { event, data } : { event, channel, data });
 }
 
-/** `data` of an error frame. */
-export function errorData(error: ProtocolError): string {
-  return JSON.stringify({ code: error.code, message: error.message });
+/** `data` of an error frame; errors refusing a broadcast carry its request_id. */
+export function errorData(error: ProtocolError, requestId = error.requestId): string {
+  return JSON.stringify(requestId === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, request_id: requestId });
 }
 
 /** Publisher or client data as JSON text: strings via asJsonText, any other value JSON-encoded. */

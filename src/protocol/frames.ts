@@ -17,6 +17,7 @@ function serverEventNames(prefix: Dialect) {
     signinSuccess: `${prefix}:signin_success`,
     memberAdded: `${prefix}_internal:member_added`,
     memberRemoved: `${prefix}_internal:member_removed`,
+    broadcastResponses: `${prefix}:broadcast_responses`,
   } as const;
 }
 
@@ -30,14 +31,23 @@ export const ServerEvents: Readonly<Record<Dialect, ServerEventNames>> = {
 /** Client frames after decoding and validation; `kind` is the event without its dialect prefix. */
 export type ClientFrame =
   | { kind: 'subscribe'; data: SubscribeData }
-  | { kind: 'unsubscribe'; data: { channel: ChannelName } }
+  | { kind: 'unsubscribe'; data: UnsubscribeData }
   | { kind: 'ping' }
   | { kind: 'pong' }
   | { kind: 'signin'; data: SigninData }
+  | { kind: 'broadcast'; data: BroadcastData }
+  | { kind: 'response'; data: ResponseData }
   | { kind: 'client-event'; event: string; channel: ChannelName; data: unknown };
 
 export type SigninData = { auth: string; user_data: string };
-export type SubscribeData = { channel: ChannelName; auth?: string; channel_data?: string };
+/** With `system` or `consumer` present, `channel` is the channel's name; otherwise its wire name or ID. */
+export type SubscribeData = { channel: string; auth?: string; channel_data?: string; system?: boolean; consumer?: boolean };
+export type UnsubscribeData = { channel: string; system?: boolean; consumer?: boolean };
+/** A wire name or channel ID, or a name with flags (protocol/client-frames.schema.json#/$defs/channelRef). */
+export type ChannelRefData = string | { name: string; system?: boolean; consumer?: boolean };
+export type RequestId = string | number;
+export type BroadcastData = { request_id: RequestId; channel: ChannelRefData; name: string; payload?: unknown; timeout?: unknown };
+export type ResponseData = { id: string; channel: ChannelRefData; payload?: unknown };
 
 /** `data` of a server frame is JSON text; an empty object is sent as "{}", never omitted (D4). */
 export const EMPTY_DATA = '{}';

@@ -2,7 +2,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import clientFrames from '../../protocol/client-frames.schema.json' with { type: 'json' };
 import serverFrames from '../../protocol/server-frames.schema.json' with { type: 'json' };
 import rest from '../../protocol/rest.schema.json' with { type: 'json' };
-import type { SigninData, SubscribeData } from './frames.js';
+import type { BroadcastData, ResponseData, SigninData, SubscribeData, UnsubscribeData } from './frames.js';
 
 /**
  * The compiled validators of protocol/*.schema.json. Compiled once when this module loads; the hot
@@ -19,14 +19,21 @@ function compiled<T>(ref: string): ValidateFunction<T> {
 
 export const validators = {
   subscribeData: compiled<SubscribeData>('client-frames.schema.json#/$defs/subscribeData'),
-  unsubscribeData: compiled<SubscribeData>('client-frames.schema.json#/$defs/unsubscribeData'),
+  unsubscribeData: compiled<UnsubscribeData>('client-frames.schema.json#/$defs/unsubscribeData'),
   signinData: compiled<SigninData>('client-frames.schema.json#/$defs/signinData'),
+  broadcastData: compiled<BroadcastData>('client-frames.schema.json#/$defs/broadcastData'),
+  responseData: compiled<ResponseData>('client-frames.schema.json#/$defs/responseData'),
   clientEvent: compiled('client-frames.schema.json#/$defs/clientEvent'),
   clientFrame: compiled('client-frames.schema.json'),
   serverFrame: compiled('server-frames.schema.json'),
   trigger: compiled('rest.schema.json#/$defs/trigger'),
   batchItem: compiled('rest.schema.json#/$defs/batchItem'),
+  restBroadcast: compiled('rest.schema.json#/$defs/broadcast'),
+  restResponse: compiled('rest.schema.json#/$defs/response'),
 };
+
+/** The longest request_id a broadcast may carry (protocol/client-frames.schema.json). */
+export const MAX_REQUEST_ID_LENGTH = clientFrames.$defs.broadcastData.properties.request_id.maxLength;
 
 /** Validators by JSON pointer into a schema file, for tests and tooling (e.g. a `contentSchema`). */
 export function validatorFor(ref: string): ValidateFunction {
@@ -34,7 +41,7 @@ export function validatorFor(ref: string): ValidateFunction {
 }
 
 /** How a channel-name pattern failure reads, on WebSocket and REST alike. */
-export const CHANNEL_NAME_RULE = 'must be one or more of letters, digits and - _ = @ , . ;';
+export const CHANNEL_NAME_RULE = 'must be one or more of letters, digits and - _ = @ , . ; (or a channel ID)';
 
 /**
  * One line naming where the input is wrong, e.g. `data.channel must match pattern "..."`.

@@ -1,30 +1,39 @@
-import type { App } from '../apps/app-registry.js';
+import type { App, Role } from '../apps/app-registry.js';
+import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from '../broadcasts/broadcast-event.js';
+import type { BroadcastOutcome, PendingBroadcasts } from '../broadcasts/pending-broadcasts.js';
 import { ChannelIndex } from '../channels/channel-index.js';
 import type { PresenceMember, PresenceRoster } from '../channels/presence-roster.js';
 import type { Subscriber } from '../channels/fan-out.js';
 import { ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isChannelAuthValid, isUserAuthValid } from './channel-auth.js';
-import { checkChannelName, classifyChannel } from './channel-name.js';
+import { checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
+import { type Channel, type ChannelRef, resolveChannel } from './channel-name.js';
 import { parsePresenceMember } from './presence-member.js';
 import { dataAsJsonText, decodeClientFrame, encodeFrame, errorData } from './codec.js';
 import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
 import type { Connection } from './connection.js';
 import {
+  type BroadcastData,
   type ChannelName,
   type ClientFrame,
   type Dialect,
+  type RequestId,
+  type ResponseData,
   type ServerEventNames,
   type SigninData,
   ServerEvents,
   type SocketId,
   type SubscribeData,
+  type UnsubscribeData,
 } from './frames.js';
 
 /** What every session of a gateway shares. Times are in milliseconds from `now()`. */
 export interface SessionContext {
   readonly index: ChannelIndex;
   readonly roster: PresenceRoster;
+  /** Broadcasts collecting responses, of every session and of REST (D9). */
+  readonly broadcasts: PendingBroadcasts;
   /** Records that the session signed in as `userId` (for terminate_connections). */
   readonly onSignedIn: (session: Session, userId: string) => void;
   readonly log: Logger;
@@ -47,6 +56,9 @@ export class Session implements Subscriber {
   /** The user this socket is in each of its presence channels as. */
   private readonly presence = new Map<ChannelName, string>();
   private readonly clientEventBudget: RateWindow;
+  private readonly broadcastBudget: RateWindow;
+  /** Ids of this session's broadcasts still collecting responses, released if the connection goes. */
+  private readonly ownBroadcasts = new Set<string>();
   private readonly names: ServerEventNames;
   private lastActivityMs: number;
   private pingSentAtMs: number | undefined;
@@ -56,12 +68,14 @@ export class Session implements Subscriber {
   constructor(
     readonly connection: Connection,
     readonly app: App,
+    readonly role: Role,
     readonly dialect: Dialect,
     readonly socketId: SocketId,
     private readonly context: SessionContext,
   ) {
     this.names = ServerEvents[dialect];
     this.clientEventBudget = new RateWindow(app.maxClientEventsPerSecond, ONE_SECOND_MS);
+    this.broadcastBudget = new RateWindow(app.maxBroadcastsPerSecond, ONE_SECOND_MS);
     this.lastActivityMs = context.now();
   }
 
@@ -136,6 +150,8 @@ export class Session implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.leaveAllChannels();
+    for (const id of this.ownBroadcasts) this.context.broadcasts.cancel(id);
+    this.ownBroadcasts.clear();
   }
 
   private leaveAllChannels(): void {
@@ -148,7 +164,7 @@ export class Session implements Subscriber {
       case 'subscribe':
         return this.subscribe(frame.data);
       case 'unsubscribe':
-        return this.unsubscribe(frame.data.channel);
+        return this.unsubscribe(frame.data);
       case 'ping':
         return this.connection.send(encodeFrame(this.names.pong));
       case 'pong':
@@ -157,6 +173,10 @@ export class Session implements Subscriber {
         return this.relayClientEvent(frame.event, frame.channel, frame.data);
       case 'signin':
         return this.signIn(frame.data);
+      case 'broadcast':
+        return this.broadcast(frame.data);
+      case 'response':
+        return this.respond(frame.data);
       default:
         return assertNever(frame);
     }
@@ -185,12 +205,14 @@ export class Session implements Subscriber {
    * only when the app allows it, only on private and presence channels the sender has joined, within the
    * per-connection rate and the app's data size limit. Presence events carry the sender's user_id.
    */
-  private relayClientEvent(event: string, channel: ChannelName, data: unknown): void {
+  private relayClientEvent(event: string, ref: ChannelName, data: unknown): void {
     const reject = (why: string) => new ProtocolError('ClientEventRejected', why);
     if (!this.app.clientEvents) throw reject(`client events are not enabled for app ${this.app.id}`);
-    const type = classifyChannel(channel);
-    if (type !== 'private' && type !== 'presence') throw reject(`client events are only allowed on private- and presence- channels, not ${channel}`);
-    if (!this.channels.has(channel)) throw reject(`subscribe to ${channel} before sending client events on it`);
+    const target = resolveChannel(ref, this.app);
+    checkMayPublish(this.role, target);
+    const { type, wire: channel } = target;
+    if (type !== 'private' && type !== 'presence') throw reject(`client events are only allowed on private- and presence- channels, not ${describe(target)}`);
+    if (!this.channels.has(channel)) throw reject(`subscribe to ${describe(target)} before sending client events on it`);
     if (!this.clientEventBudget.take(this.context.now())) {
       throw reject(`over the limit of ${this.app.maxClientEventsPerSecond} client events per second`);
     }
@@ -201,9 +223,15 @@ export class Session implements Subscriber {
     this.context.index.publish(this.app.id, channel, () => frame, this);
   }
 
-  private subscribe({ channel, auth, channel_data: channelData }: SubscribeData): void {
-    checkChannelName(channel, this.app.maxChannelNameLength);
-    const type = classifyChannel(channel);
+  /**
+   * Subscribes to a channel named by wire name, ID or name plus flags; every frame about it uses its
+   * canonical wire name, and the auth signature covers that name.
+   */
+  private subscribe(request: SubscribeData): void {
+    const { auth, channel_data: channelData } = request;
+    const target = resolveChannel(channelRefOf(request), this.app);
+    const { type, wire: channel } = target;
+    if (!mayUse(this.role, target)) throw new SubscriptionError('ConsumerChannelOnly', channel, `${describe(target)} is not a consumer channel`);
     const isPresence = type === 'presence';
     if (isPresence && channelData === undefined) {
       throw new SubscriptionError('InvalidChannelData', channel, 'presence channels need "channel_data"');
@@ -224,12 +252,60 @@ export class Session implements Subscriber {
       if (member) this.joinPresence(channel, member);
     }
     const topic = ChannelIndex.topic(this.app.id, channel);
-    const data = this.presence.has(channel) ? JSON.stringify({ presence: this.context.roster.snapshot(topic) }) : undefined;
-    this.connection.send(encodeFrame(this.names.subscriptionSucceeded, data, channel));
+    const roster = this.presence.has(channel) ? JSON.stringify({ presence: this.context.roster.snapshot(topic) }) : undefined;
+    this.connection.send(encodeFrame(this.names.subscriptionSucceeded, roster, channel));
   }
 
-  private unsubscribe(channel: ChannelName): void {
-    if (this.channels.delete(channel)) this.leave(channel);
+  private unsubscribe(data: UnsubscribeData): void {
+    const { wire } = resolveChannel(channelRefOf(data), this.app);
+    if (this.channels.delete(wire)) this.leave(wire);
+  }
+
+  /**
+   * A broadcast that collects responses (D9). Every subscriber gets the event with the broadcast's id, this
+   * connection included; after the timeout this connection gets the responses. Refusals name the
+   * request_id so the client can tell which broadcast failed.
+   */
+  private broadcast(data: BroadcastData): void {
+    try {
+      const target = resolveChannel(data.channel, this.app);
+      checkMayPublish(this.role, target);
+      this.checkJoinedIfGuarded(target, 'BroadcastRejected', 'broadcasting');
+      checkBroadcastName(data.name, this.app);
+      const payload = payloadText(data.payload, this.app);
+      if (!this.broadcastBudget.take(this.context.now())) {
+        throw new ProtocolError('BroadcastRejected', `over the limit of ${this.app.maxBroadcastsPerSecond} broadcasts per second`);
+      }
+      const timeoutMs = broadcastTimeoutMs(data.timeout, this.app);
+      const id = this.context.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
+      if (id === undefined) throw new ProtocolError('BroadcastRejected', `app ${this.app.id} already has ${this.app.maxPendingBroadcasts} broadcasts waiting for responses`);
+      this.ownBroadcasts.add(id);
+      this.context.index.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.connection.send(encodeFrame(this.names.error, errorData(error, data.request_id)));
+    }
+  }
+
+  private deliverResponses(id: string | undefined, requestId: RequestId, outcome: BroadcastOutcome): void {
+    if (id !== undefined) this.ownBroadcasts.delete(id);
+    const data = `{"request_id":${JSON.stringify(requestId)},"responses":${outcome.responses},"dropped":${outcome.dropped}}`;
+    this.connection.send(encodeFrame(this.names.broadcastResponses, data));
+  }
+
+  /** One answer to a broadcast; late ones and unknown ids are dropped without a reply. */
+  private respond(data: ResponseData): void {
+    const target = resolveChannel(data.channel, this.app);
+    checkMayUse(this.role, target);
+    this.checkJoinedIfGuarded(target, 'ResponseRejected', 'responding');
+    this.context.broadcasts.respond(this.app.id, data.id, target.wire, payloadText(data.payload, this.app));
+  }
+
+  /** Private and presence channels prove membership by their auth: only subscribers act on them. */
+  private checkJoinedIfGuarded(target: Channel, kind: 'BroadcastRejected' | 'ResponseRejected', doing: string): void {
+    if (target.type !== 'public' && !this.channels.has(target.wire)) {
+      throw new ProtocolError(kind, `subscribe to ${describe(target)} before ${doing} on it`);
+    }
   }
 
   private leave(channel: ChannelName): void {
@@ -278,6 +354,11 @@ export class Session implements Subscriber {
     this.context.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
     this.fail(new ProtocolError('ServerError'));
   }
+}
+
+/** `channel` is a name when the frame carries flags, else a wire name or ID. */
+function channelRefOf(data: UnsubscribeData): ChannelRef {
+  return data.system === undefined && data.consumer === undefined ? data.channel : { name: data.channel, system: data.system, consumer: data.consumer };
 }
 
 function assertNever(value: never): never {

@@ -17,8 +17,8 @@ export interface SocketHandler {
 export interface TransportHandlers {
   /** A socket opened; returns its handler, or undefined when it was refused (and is being closed). */
   openSocket(connection: UwsConnection<SocketData>, request: UpgradeRequest): SocketHandler | undefined;
-  /** Answers a REST request whose body has been read in full. */
-  http(request: ApiRequest): ApiResponse;
+  /** Answers a REST request whose body has been read in full; a promise holds the request open. */
+  http(request: ApiRequest): ApiResponse | Promise<ApiResponse>;
 }
 
 export interface TransportOptions {
@@ -100,18 +100,33 @@ export class UwsServer {
 
   private serveHttp(handlers: TransportHandlers, options: TransportOptions, res: HttpResponse, req: HttpRequest): void {
     let aborted = false;
+    let abortListener: (() => void) | undefined;
     res.onAborted(() => {
       aborted = true;
+      abortListener?.();
     });
     const method = req.getMethod().toUpperCase();
-    const base = { method, path: req.getUrl(), query: req.getQuery() ?? '' };
+    const base = {
+      method,
+      path: req.getUrl(),
+      query: req.getQuery() ?? '',
+      onAborted: (listener: () => void) => {
+        abortListener = listener;
+      },
+    };
     const tooLarge = () => {
       const error = new HttpError('PayloadTooLarge', `request body over ${options.maxRequestBytes} bytes`);
       if (!aborted) writeResponse(res, json(error.status, { error: error.message }), true);
     };
     const answer = (body: Buffer) => {
       const response = handlers.http({ ...base, body });
-      if (!aborted) writeResponse(res, response);
+      if (!(response instanceof Promise)) {
+        if (!aborted) writeResponse(res, response);
+        return;
+      }
+      void response.then((later) => {
+        if (!aborted) writeResponse(res, later);
+      });
     };
     if (method === 'GET' || method === 'HEAD') return answer(Buffer.alloc(0));
     if (Number(req.getHeader('content-length')) > options.maxRequestBytes) return tooLarge();

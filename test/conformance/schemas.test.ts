@@ -3,6 +3,7 @@ import t from 'tap';
 import clientSchema from '../../protocol/client-frames.schema.json' with { type: 'json' };
 import serverSchema from '../../protocol/server-frames.schema.json' with { type: 'json' };
 import { HttpError, ProtocolError } from '../../src/errors.js';
+import { parseBroadcast, parseResponse } from '../../src/http/broadcasts-endpoint.js';
 import { parseBatch, parseTrigger } from '../../src/http/events-endpoint.js';
 import { asJsonText, decodeClientFrame, encodeFrame } from '../../src/protocol/codec.js';
 import { describeErrors, validatorFor, validators } from '../../src/protocol/schemas.js';
@@ -29,6 +30,9 @@ function matchingDef(file: string, defs: readonly string[], frame: unknown): str
   return matches.length === 1 ? matches[0] : undefined;
 }
 
+/** Client frames whose `data` may be a string holding the object as JSON text. */
+const STRING_DATA_DEFS = new Set(['subscribe', 'unsubscribe', 'signin', 'broadcast', 'response']);
+
 const dataOf = (frame: unknown) => (frame as { data?: unknown }).data;
 
 /**
@@ -39,7 +43,7 @@ function clientFrameProblems(frame: unknown): string[] {
   if (!validators.clientFrame(frame)) return [describeErrors(validators.clientFrame.errors, 'frame')];
   const def = matchingDef('client-frames.schema.json', CLIENT_DEFS, frame);
   const data = dataOf(frame);
-  if ((def === 'subscribe' || def === 'unsubscribe') && typeof data === 'string') {
+  if (def !== undefined && STRING_DATA_DEFS.has(def) && typeof data === 'string') {
     let content: unknown;
     try {
       content = JSON.parse(data);
@@ -136,6 +140,26 @@ t.test('every frame a session sends conforms', async (t) => {
   }
 });
 
+t.test('every broadcast frame a session sends conforms', async (t) => {
+  for (const dialect of ['broadcastt', 'pusher'] as const) {
+    const { send, connection, context } = makeSession({ dialect });
+    send({ event: `${dialect}:subscribe`, data: { channel: 'lobby', consumer: true } });
+    send({ event: `${dialect}:broadcast`, data: { request_id: 'r1', channel: { name: 'lobby', consumer: true }, name: 'hello', payload: { q: 1 } } });
+    const event = connection.frames().find((frame) => frame.event === 'hello') as { id: string; channel: string } | undefined;
+    send({ event: `${dialect}:response`, data: { id: event?.id, channel: event?.channel, payload: 'yes' } });
+    send({ event: `${dialect}:broadcast`, data: { request_id: 2, channel: { name: 'updates', system: true }, name: 'hello' } });
+    context.broadcasts.finishAll();
+
+    const frames = connection.frames();
+    t.same(
+      frames.map((f) => matchingDef('server-frames.schema.json', SERVER_DEFS, f)),
+      ['subscriptionSucceeded', 'channelEvent', 'error', 'broadcastResponses'],
+      `${dialect}: the expected kinds of frame`,
+    );
+    for (const frame of frames) t.same(serverFrameProblems(frame), [], `${dialect}: ${frame.event}`);
+  }
+});
+
 t.test('REST trigger examples', async (t) => {
   const { app } = testApp();
   t.test('every valid trigger passes the schema and the endpoint', async (t) => {
@@ -171,4 +195,27 @@ t.test('REST batch examples', async (t) => {
       t.throws(() => parseBatch(Buffer.from(JSON.stringify(body)), app), HttpError, `${name} is refused`);
     }
   });
+});
+
+t.test('REST broadcast and response examples', async (t) => {
+  // The examples name the demo app's channels, as PROTOCOL.md does.
+  const { app } = testApp({ id: 'app-id' });
+  const endpoints = [
+    ['broadcast', validators.restBroadcast, (body: Buffer) => parseBroadcast(body, app, new URLSearchParams('timeout=500'))],
+    ['response', validators.restResponse, (body: Buffer) => parseResponse(body, app)],
+  ] as const;
+  for (const [kind, validate, parse] of endpoints) {
+    t.test(`every valid ${kind} passes the schema and the endpoint`, async (t) => {
+      for (const [name, body] of examples(`rest/valid-${kind}`)) {
+        t.ok(validate(body), name);
+        t.doesNotThrow(() => parse(Buffer.from(JSON.stringify(body))), `${name} is accepted`);
+      }
+    });
+    t.test(`every invalid ${kind} fails the schema and gets a 400`, async (t) => {
+      for (const [name, body] of examples(`rest/invalid-${kind}`)) {
+        t.notOk(validate(body), name);
+        t.throws(() => parse(Buffer.from(JSON.stringify(body))), { name: 'HttpError', status: 400 }, `${name} is refused`);
+      }
+    });
+  }
 });

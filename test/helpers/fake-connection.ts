@@ -1,7 +1,8 @@
-import type { App } from '../../src/apps/app-registry.js';
+import type { App, Role } from '../../src/apps/app-registry.js';
 import { ChannelIndex } from '../../src/channels/channel-index.js';
 import { LoopFanOut } from '../../src/channels/fan-out.js';
 import { PresenceRoster } from '../../src/channels/presence-roster.js';
+import { PendingBroadcasts } from '../../src/broadcasts/pending-broadcasts.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
 import type { Connection } from '../../src/protocol/connection.js';
@@ -115,6 +116,10 @@ export interface SessionOptions {
   readonly index?: ChannelIndex;
   /** Reuse a roster together with the index, for presence across sessions. */
   readonly roster?: PresenceRoster;
+  /** Reuse pending broadcasts, for broadcasts and responses across sessions. */
+  readonly broadcasts?: PendingBroadcasts;
+  /** The credential the connection was made with: the app key (trusted) or a consumer key. */
+  readonly role?: Role;
   readonly clock?: FakeClock;
 }
 
@@ -155,6 +160,7 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
   const context: SessionContext = {
     index,
     roster: options.roster ?? new PresenceRoster(),
+    broadcasts: options.broadcasts ?? new PendingBroadcasts(),
     onSignedIn: (_session, userId) => signedIn.push(userId),
     log,
     now: () => clock.now,
@@ -165,7 +171,7 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
   };
   const signedIn: string[] = [];
   const connection = new FakeConnection();
-  const session = new Session(connection, app, options.dialect ?? 'broadcastt', options.socketId ?? '123.456', context);
+  const session = new Session(connection, app, options.role ?? 'trusted', options.dialect ?? 'broadcastt', options.socketId ?? '123.456', context);
   const send = (message: unknown) => {
     const text = typeof message === 'string' ? message : JSON.stringify(message);
     session.receive(Buffer.from(text), false);

@@ -57,8 +57,9 @@ export function signedPost(
   path: string,
   body: unknown,
   app: { key: string; secret: string } = DEMO_APP,
+  params: Record<string, string> = {},
 ): Promise<{ status: number; body: any }> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const query = signRequestQuery(app, 'POST', path, text);
+  const query = signRequestQuery(app, 'POST', path, text, params);
   return httpRequest(`${running.http}${path}?${query}`, 'POST', text);
 }

@@ -5,7 +5,7 @@ export interface Frame {
   event: string;
   channel?: string;
   data: any;
-  /** The frame's other top-level fields (e.g. a future `id`). */
+  /** The frame's other top-level fields (e.g. a broadcast's `id`). */
   [field: string]: unknown;
 }
 
@@ -18,6 +18,7 @@ const DEF_BY_SUFFIX: Record<string, string> = {
   member_added: 'memberAdded',
   member_removed: 'memberRemoved',
   signin_success: 'signinSuccess',
+  broadcast_responses: 'broadcastResponses',
 };
 
 /** The protocol/server-frames.schema.json definition a frame with this event must satisfy. */

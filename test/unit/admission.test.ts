@@ -6,7 +6,7 @@ import { admit, dialectOf } from '../../src/protocol/admission.js';
 
 const { apps } = resolveConfig({
   apps: [
-    { id: 'main', key: 'k', secret: 'secret-main' },
+    { id: 'main', key: 'k', secret: 'secret-main', consumerKeys: ['ck1', 'ck2'] },
     { id: 'off', key: 'off-key', secret: 'secret-off', enabled: false },
     { id: 'small', key: 'small-key', secret: 'secret-small', maxConnections: 2 },
   ],
@@ -19,7 +19,19 @@ t.test('admits the app named by its key on every accepted path', async (t) => {
     const admission = admit({ path, query: '' }, registry, none);
     t.equal(admission.error, undefined, path);
     t.equal(admission.app?.id, 'main', path);
+    t.equal(admission.error ? undefined : admission.role, 'trusted', path);
   }
+});
+
+t.test('a consumer key admits to its app with the consumer role (D8)', async (t) => {
+  for (const key of ['ck1', 'ck2']) t.match(admit({ path: `/app/${key}`, query: '' }, registry, none), { app: { id: 'main' }, role: 'consumer' }, key);
+});
+
+t.test('every key, app or consumer, must be unique', async (t) => {
+  const app = (id: string, key: string, consumerKeys: string[] = []) => resolveConfig({ apps: [{ id, key, secret: 'long-secret', consumerKeys }] }).apps[0] as App;
+  t.throws(() => new AppRegistry([app('a', 'k'), app('b', 'x', ['k'])]), /the key "k" is used twice/);
+  t.throws(() => new AppRegistry([app('a', 'k', ['k'])]), /the key "k" is used twice/);
+  t.throws(() => resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret', consumerKeys: ['c', 'c'] }] }), /consumerKeys must NOT have duplicate items/);
 });
 
 t.test('refuses other paths with PathNotFound, quoting the path', async (t) => {

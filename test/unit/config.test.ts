@@ -35,6 +35,7 @@ t.test('defaults come from the schema', async (t) => {
     {
       id: 'app-id',
       key: 'app-key',
+      consumerKeys: ['app-consumer-key'],
       secret: 'app-secret',
       enabled: true,
       clientEvents: false,
@@ -48,6 +49,12 @@ t.test('defaults come from the schema', async (t) => {
       maxEventDataBytes: 10240,
       maxChannelsPerTrigger: 100,
       maxBatchEvents: 100,
+      maxBroadcastsPerSecond: 10,
+      broadcastTimeoutMs: 1000,
+      maxBroadcastTimeoutMs: 30000,
+      maxResponsesPerBroadcast: 1000,
+      maxBroadcastResponseBytes: 262144,
+      maxPendingBroadcasts: 1000,
     },
   ]);
 });
