@@ -1,4 +1,4 @@
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ProtocolError } from '../errors.js';
 import { type ChannelName, type ClientFrame, EMPTY_DATA, type RequestId } from './frames.js';
 import { describeErrors, MAX_REQUEST_ID_LENGTH, validators } from './schemas.js';
@@ -30,38 +30,30 @@ export function decodeClientFrame(text: string): ClientFrame {
   }
 
   switch (verbOf(event)) {
-    case 'subscribe': {
-      const data = objectData(frame);
-      if (!validators.subscribeData(data)) throw invalidData(validators.subscribeData.errors);
-      return { kind: 'subscribe', data };
-    }
-    case 'unsubscribe': {
-      const data = objectData(frame);
-      if (!validators.unsubscribeData(data)) throw invalidData(validators.unsubscribeData.errors);
-      return { kind: 'unsubscribe', data };
-    }
+    case 'subscribe':
+      return { kind: 'subscribe', data: validData(frame, validators.subscribeData) };
+    case 'unsubscribe':
+      return { kind: 'unsubscribe', data: validData(frame, validators.unsubscribeData) };
     case 'ping':
       return { kind: 'ping' };
     case 'pong':
       return { kind: 'pong' };
-    case 'broadcast': {
-      const data = objectData(frame);
-      if (!validators.broadcastData(data)) throw invalidData(validators.broadcastData.errors, requestIdOf(data));
-      return { kind: 'broadcast', data };
-    }
-    case 'response': {
-      const data = objectData(frame);
-      if (!validators.responseData(data)) throw invalidData(validators.responseData.errors);
-      return { kind: 'response', data };
-    }
-    case 'signin': {
-      const data = objectData(frame);
-      if (!validators.signinData(data)) throw invalidData(validators.signinData.errors);
-      return { kind: 'signin', data };
-    }
+    case 'broadcast':
+      return { kind: 'broadcast', data: validData(frame, validators.broadcastData) };
+    case 'response':
+      return { kind: 'response', data: validData(frame, validators.responseData) };
+    case 'signin':
+      return { kind: 'signin', data: validData(frame, validators.signinData) };
     default:
       throw new ProtocolError('UnknownEvent', `"${event.slice(0, 100)}"`);
   }
+}
+
+/** The frame's `data` (object or JSON text) if it passes `validate`; otherwise the error naming the problem. */
+function validData<T>(frame: object, validate: ValidateFunction<T>): T {
+  const data = objectData(frame);
+  if (!validate(data)) throw invalidData(validate.errors, requestIdOf(data));
+  return data;
 }
 
 /** A channel name with characters outside the allowed set is an InvalidChannel, like an over-long one. */
@@ -71,7 +63,7 @@ function invalidData(errors: ErrorObject[] | null | undefined, requestId?: Reque
   return new ProtocolError(isChannelName ? 'InvalidChannel' : 'InvalidMessage', describeErrors(errors, 'data'), requestId);
 }
 
-/** The request_id of a broadcast that failed validation, when it is usable, so the refusal can name it. */
+/** A usable request_id of a broadcast that failed validation, so the refusal can name it. */
 function requestIdOf(data: unknown): RequestId | undefined {
   const id = (data as { request_id?: unknown } | null)?.request_id;
   return (typeof id === 'string' && id.length <= MAX_REQUEST_ID_LENGTH) || Number.isInteger(id) ? (id as RequestId) : undefined;
