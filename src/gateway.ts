@@ -155,15 +155,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
         const session = new Session(connection, admission.app, admission.role, admission.dialect, nextSocketId(), context);
         sessions.add(session);
         session.open();
-        return {
-          receive: (message, isBinary) => session.receive(message, isBinary),
-          markAlive: () => session.markAlive(),
-          close: () => {
-            session.close();
-            sessions.remove(session);
-            if (draining && sessions.size === 0) drained?.();
-          },
-        };
+        return session;
       },
       http: api,
     },
@@ -183,6 +175,10 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     roster: new PresenceRoster(),
     broadcasts,
     onSignedIn: (session, userId) => sessions.signIn(session, userId),
+    onClosed: (session) => {
+      sessions.remove(session);
+      if (draining && sessions.size === 0) drained?.();
+    },
     log,
     now: Date.now,
     activityTimeoutMs: config.activityTimeout * 1000,

@@ -36,6 +36,8 @@ export interface SessionContext {
   readonly broadcasts: PendingBroadcasts;
   /** Records that the session signed in as `userId` (for terminate_connections). */
   readonly onSignedIn: (session: Session, userId: string) => void;
+  /** The session has closed and left every channel (called once). */
+  readonly onClosed: (session: Session) => void;
   readonly log: Logger;
   readonly now: () => number;
   readonly activityTimeoutMs: number;
@@ -45,6 +47,7 @@ export interface SessionContext {
 }
 
 const utf8 = new TextDecoder();
+const NO_CHANNELS: readonly ChannelName[] = [];
 
 /**
  * The protocol state of one admitted connection: its channels and liveness. The transport feeds it
@@ -52,14 +55,20 @@ const utf8 = new TextDecoder();
  * client input becomes an error frame; only fatal catalogue errors close the connection.
  */
 export class Session implements Subscriber {
-  readonly channels = new Set<ChannelName>();
+  /**
+   * The channels joined, replaced (never grown in place) on every change so it stays exactly its size:
+   * idle connections hold one or two channels, and an array of one costs a third of a Set (bench S3).
+   * Connections join at most maxChannelsPerConnection channels, so the linear searches stay short.
+   */
+  private joined: readonly ChannelName[] = NO_CHANNELS;
+  // Created on first use: most connections never join a presence channel, send a client event or
+  // broadcast, and idle connections are what a node holds most of (see bench S3).
   /** The user this socket is in each of its presence channels as. */
-  private readonly presence = new Map<ChannelName, string>();
-  private readonly clientEventBudget: RateWindow;
-  private readonly broadcastBudget: RateWindow;
+  private presence: Map<ChannelName, string> | undefined;
+  private clientEventBudget: RateWindow | undefined;
+  private broadcastBudget: RateWindow | undefined;
   /** Ids of this session's broadcasts still collecting responses, released if the connection goes. */
-  private readonly ownBroadcasts = new Set<string>();
-  private readonly names: ServerEventNames;
+  private ownBroadcasts: Set<string> | undefined;
   private lastActivityMs: number;
   private pingSentAtMs: number | undefined;
   private evictedAtMs: number | undefined;
@@ -73,10 +82,17 @@ export class Session implements Subscriber {
     readonly socketId: SocketId,
     private readonly context: SessionContext,
   ) {
-    this.names = ServerEvents[dialect];
-    this.clientEventBudget = new RateWindow(app.maxClientEventsPerSecond, ONE_SECOND_MS);
-    this.broadcastBudget = new RateWindow(app.maxBroadcastsPerSecond, ONE_SECOND_MS);
     this.lastActivityMs = context.now();
+  }
+
+  /** Event names in this connection's dialect (looked up rather than stored: one field less per connection). */
+  private names(): ServerEventNames {
+    return ServerEvents[this.dialect];
+  }
+
+  /** The channels this connection has joined. */
+  get channels(): readonly ChannelName[] {
+    return this.joined;
   }
 
   open(): void {
@@ -84,7 +100,7 @@ export class Session implements Subscriber {
       socket_id: this.socketId,
       activity_timeout: Math.round(this.context.activityTimeoutMs / 1000),
     });
-    this.connection.send(encodeFrame(this.names.connectionEstablished, data));
+    this.connection.send(encodeFrame(this.names().connectionEstablished, data));
   }
 
   /** One WebSocket message. The buffer is only read during this call (uWS neuters it afterwards). */
@@ -141,7 +157,7 @@ export class Session implements Subscriber {
   /** Sends the error frame; a fatal error then closes the connection with the same code (D6). */
   fail(error: ProtocolError): void {
     if (this.closed) return;
-    this.connection.send(encodeFrame(this.names.error, errorData(error)));
+    this.connection.send(encodeFrame(this.names().error, errorData(error)));
     if (error.fatal) this.connection.close(error.code, error.message);
   }
 
@@ -150,13 +166,15 @@ export class Session implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.leaveAllChannels();
-    for (const id of this.ownBroadcasts) this.context.broadcasts.cancel(id);
-    this.ownBroadcasts.clear();
+    for (const id of this.ownBroadcasts ?? []) this.context.broadcasts.cancel(id);
+    this.ownBroadcasts = undefined;
+    this.context.onClosed(this);
   }
 
   private leaveAllChannels(): void {
-    for (const channel of this.channels) this.leave(channel);
-    this.channels.clear();
+    const channels = this.joined;
+    this.joined = NO_CHANNELS;
+    for (const channel of channels) this.leave(channel);
   }
 
   private handle(frame: ClientFrame): void {
@@ -166,7 +184,7 @@ export class Session implements Subscriber {
       case 'unsubscribe':
         return this.unsubscribe(frame.data);
       case 'ping':
-        return this.connection.send(encodeFrame(this.names.pong));
+        return this.connection.send(encodeFrame(this.names().pong));
       case 'pong':
         return;
       case 'client-event':
@@ -197,7 +215,7 @@ export class Session implements Subscriber {
     }
     if (typeof id !== 'string' || id === '') throw new ProtocolError('Unauthorized', 'user_data must be a JSON object with a non-empty string "id"');
     this.context.onSignedIn(this, id);
-    this.connection.send(encodeFrame(this.names.signinSuccess, JSON.stringify({ user_data: userData })));
+    this.connection.send(encodeFrame(this.names().signinSuccess, JSON.stringify({ user_data: userData })));
   }
 
   /**
@@ -212,13 +230,14 @@ export class Session implements Subscriber {
     checkMayPublish(this.role, target);
     const { type, wire: channel } = target;
     if (type !== 'private' && type !== 'presence') throw reject(`client events are only allowed on private- and presence- channels, not ${describe(target)}`);
-    if (!this.channels.has(channel)) throw reject(`subscribe to ${describe(target)} before sending client events on it`);
+    if (!this.joined.includes(channel)) throw reject(`subscribe to ${describe(target)} before sending client events on it`);
+    this.clientEventBudget ??= new RateWindow(this.app.maxClientEventsPerSecond, ONE_SECOND_MS);
     if (!this.clientEventBudget.take(this.context.now())) {
       throw reject(`over the limit of ${this.app.maxClientEventsPerSecond} client events per second`);
     }
     const text = dataAsJsonText(data);
     if (Buffer.byteLength(text) > this.app.maxEventDataBytes) throw reject(`data is over the limit of ${this.app.maxEventDataBytes} bytes`);
-    const userId = this.presence.get(channel);
+    const userId = this.presence?.get(channel);
     const frame = JSON.stringify(userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId });
     this.context.index.publish(this.app.id, channel, () => frame, this);
   }
@@ -242,23 +261,26 @@ export class Session implements Subscriber {
       throw new SubscriptionError('AuthError', channel, auth ? `invalid signature for ${channel}` : `${channel} needs "auth"`);
     }
     const member = isPresence ? parsePresenceMember(channel, channelData ?? '', this.app.maxPresenceUserInfoBytes) : undefined;
-    if (!this.channels.has(channel)) {
-      if (this.channels.size >= this.app.maxChannelsPerConnection) {
+    if (!this.joined.includes(channel)) {
+      if (this.joined.length >= this.app.maxChannelsPerConnection) {
         throw new ProtocolError('TooManyChannels', `at most ${this.app.maxChannelsPerConnection} per connection`);
       }
       if (member) this.checkRoomFor(channel, member);
       this.context.index.subscribe(this.app.id, channel, this);
-      this.channels.add(channel);
+      this.joined = this.joined.concat(channel);
       if (member) this.joinPresence(channel, member);
     }
     const topic = ChannelIndex.topic(this.app.id, channel);
-    const roster = this.presence.has(channel) ? JSON.stringify({ presence: this.context.roster.snapshot(topic) }) : undefined;
-    this.connection.send(encodeFrame(this.names.subscriptionSucceeded, roster, channel));
+    const roster = this.presence?.has(channel) ? JSON.stringify({ presence: this.context.roster.snapshot(topic) }) : undefined;
+    this.connection.send(encodeFrame(this.names().subscriptionSucceeded, roster, channel));
   }
 
   private unsubscribe(data: UnsubscribeData): void {
     const { wire } = resolveChannel(channelRefOf(data), this.app);
-    if (this.channels.delete(wire)) this.leave(wire);
+    const at = this.joined.indexOf(wire);
+    if (at < 0) return;
+    this.joined = this.joined.slice(0, at).concat(this.joined.slice(at + 1));
+    this.leave(wire);
   }
 
   /**
@@ -273,24 +295,25 @@ export class Session implements Subscriber {
       this.checkJoinedIfGuarded(target, 'BroadcastRejected', 'broadcasting');
       checkBroadcastName(data.name, this.app);
       const payload = payloadText(data.payload, this.app);
+      this.broadcastBudget ??= new RateWindow(this.app.maxBroadcastsPerSecond, ONE_SECOND_MS);
       if (!this.broadcastBudget.take(this.context.now())) {
         throw new ProtocolError('BroadcastRejected', `over the limit of ${this.app.maxBroadcastsPerSecond} broadcasts per second`);
       }
       const timeoutMs = broadcastTimeoutMs(data.timeout, this.app);
       const id = this.context.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
       if (id === undefined) throw new ProtocolError('BroadcastRejected', `app ${this.app.id} already has ${this.app.maxPendingBroadcasts} broadcasts waiting for responses`);
-      this.ownBroadcasts.add(id);
+      (this.ownBroadcasts ??= new Set()).add(id);
       this.context.index.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.connection.send(encodeFrame(this.names.error, errorData(error, data.request_id)));
+      this.connection.send(encodeFrame(this.names().error, errorData(error, data.request_id)));
     }
   }
 
   private deliverResponses(id: string | undefined, requestId: RequestId, outcome: BroadcastOutcome): void {
-    if (id !== undefined) this.ownBroadcasts.delete(id);
+    if (id !== undefined) this.ownBroadcasts?.delete(id);
     const data = `{"request_id":${JSON.stringify(requestId)},"responses":${outcome.responses},"dropped":${outcome.dropped}}`;
-    this.connection.send(encodeFrame(this.names.broadcastResponses, data));
+    this.connection.send(encodeFrame(this.names().broadcastResponses, data));
   }
 
   /** One answer to a broadcast; late ones and unknown ids are dropped without a reply. */
@@ -303,16 +326,16 @@ export class Session implements Subscriber {
 
   /** Private and presence channels prove membership by their auth: only subscribers act on them. */
   private checkJoinedIfGuarded(target: Channel, kind: 'BroadcastRejected' | 'ResponseRejected', doing: string): void {
-    if (target.type !== 'public' && !this.channels.has(target.wire)) {
+    if (target.type !== 'public' && !this.joined.includes(target.wire)) {
       throw new ProtocolError(kind, `subscribe to ${describe(target)} before ${doing} on it`);
     }
   }
 
   private leave(channel: ChannelName): void {
     this.context.index.unsubscribe(this.app.id, channel, this);
-    const userId = this.presence.get(channel);
+    const userId = this.presence?.get(channel);
     if (userId === undefined) return;
-    this.presence.delete(channel);
+    this.presence?.delete(channel);
     if (this.context.roster.leave(ChannelIndex.topic(this.app.id, channel), userId) === 'last') {
       this.notifyMembers(channel, 'memberRemoved', JSON.stringify({ user_id: userId }));
     }
@@ -328,7 +351,7 @@ export class Session implements Subscriber {
 
   /** member_added goes to the others only on a user's first socket in the channel. */
   private joinPresence(channel: ChannelName, member: PresenceMember): void {
-    this.presence.set(channel, member.userId);
+    (this.presence ??= new Map()).set(channel, member.userId);
     if (this.context.roster.join(ChannelIndex.topic(this.app.id, channel), member) === 'first') {
       this.notifyMembers(channel, 'memberAdded', JSON.stringify({ user_id: member.userId, user_info: member.userInfo }));
     }
@@ -349,7 +372,7 @@ export class Session implements Subscriber {
   private report(error: unknown): void {
     if (error instanceof ProtocolError) return this.fail(error);
     if (error instanceof SubscriptionError) {
-      return this.connection.send(encodeFrame(this.names.subscriptionError, error.toData(), error.channel));
+      return this.connection.send(encodeFrame(this.names().subscriptionError, error.toData(), error.channel));
     }
     this.context.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
     this.fail(new ProtocolError('ServerError'));

@@ -1,17 +1,33 @@
 import type { WebSocket } from 'uWebSockets.js';
+import type { UpgradeRequest } from '../protocol/admission.js';
 import type { Connection } from '../protocol/connection.js';
+
+/** What the server needs from whoever handles an accepted socket (a Session). */
+export interface SocketHandler {
+  receive(message: ArrayBuffer, isBinary: boolean): void;
+  markAlive(): void;
+  close(): void;
+}
 
 /** WebSocket close reasons may hold at most 123 bytes (RFC 6455 §5.5). */
 const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
- * A uWS socket behind the protocol's Connection port. uWS throws on any use of a socket after its
- * close handler ran, so every call checks `isOpen`, which the server clears in that handler.
+ * A uWS socket behind the protocol's Connection port, created at upgrade with every field declared up
+ * front (idle connections are what a node holds most of). uWS throws on any use of a socket after its
+ * close handler ran, so every call checks `isOpen`, which the server sets on open and clears in that handler.
  */
-export class UwsConnection<UserData = unknown> implements Connection {
-  isOpen = true;
+export class UwsConnection implements Connection {
+  isOpen = false;
+  /** Set on open, before isOpen: the socket does not exist yet at upgrade. Use only while isOpen. */
+  ws!: WebSocket<unknown>;
+  /** Only until the socket opens: the copied upgrade request, dropped then. */
+  request: UpgradeRequest | undefined;
+  handler: SocketHandler | undefined = undefined;
 
-  constructor(readonly ws: WebSocket<UserData>) {}
+  constructor(request: UpgradeRequest) {
+    this.request = request;
+  }
 
   send(frame: string): void {
     if (this.isOpen) this.ws.send(frame, false, false);

@@ -5,18 +5,11 @@ import { json } from '../http/api-types.js';
 import type { UpgradeRequest } from '../protocol/admission.js';
 import { readBody, writeResponse } from './http-io.js';
 import { uws } from './uws.js';
-import { UwsConnection } from './uws-connection.js';
-
-/** What the server needs from whoever handles an accepted socket (a Session). */
-export interface SocketHandler {
-  receive(message: ArrayBuffer, isBinary: boolean): void;
-  markAlive(): void;
-  close(): void;
-}
+import { type SocketHandler, UwsConnection } from './uws-connection.js';
 
 export interface TransportHandlers {
   /** A socket opened; returns its handler, or undefined when it was refused (and is being closed). */
-  openSocket(connection: UwsConnection<SocketData>, request: UpgradeRequest): SocketHandler | undefined;
+  openSocket(connection: UwsConnection, request: UpgradeRequest): SocketHandler | undefined;
   /** Answers a REST request whose body has been read in full; a promise holds the request open. */
   http(request: ApiRequest): ApiResponse | Promise<ApiResponse>;
 }
@@ -29,10 +22,12 @@ export interface TransportOptions {
   readonly idleTimeoutSeconds: number;
 }
 
-export interface SocketData {
-  readonly request: UpgradeRequest;
-  connection?: UwsConnection<SocketData>;
-  handler?: SocketHandler;
+/**
+ * uWS copies the user data's properties onto its own socket object, so the socket gets exactly one: the
+ * connection, which holds everything else (one small object per idle connection, see bench S3).
+ */
+interface SocketData {
+  readonly connection: UwsConnection;
 }
 
 /**
@@ -58,7 +53,7 @@ export class UwsServer {
         // req is only valid synchronously inside this handler: copy everything before upgrading.
         const request: UpgradeRequest = { path: req.getUrl(), query: req.getQuery() ?? '' };
         res.upgrade<SocketData>(
-          { request },
+          { connection: new UwsConnection(request) },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'),
@@ -66,17 +61,20 @@ export class UwsServer {
         );
       },
       open: (ws) => {
-        const data = ws.getUserData();
-        data.connection = new UwsConnection(ws);
-        data.handler = handlers.openSocket(data.connection, data.request);
+        const { connection } = ws.getUserData();
+        connection.ws = ws;
+        connection.isOpen = true;
+        const request = connection.request as UpgradeRequest;
+        connection.request = undefined;
+        connection.handler = handlers.openSocket(connection, request);
       },
-      message: (ws, message, isBinary) => ws.getUserData().handler?.receive(message, isBinary),
-      ping: (ws) => ws.getUserData().handler?.markAlive(),
-      pong: (ws) => ws.getUserData().handler?.markAlive(),
+      message: (ws, message, isBinary) => ws.getUserData().connection.handler?.receive(message, isBinary),
+      ping: (ws) => ws.getUserData().connection.handler?.markAlive(),
+      pong: (ws) => ws.getUserData().connection.handler?.markAlive(),
       close: (ws: WebSocket<SocketData>) => {
-        const data = ws.getUserData();
-        if (data.connection) data.connection.isOpen = false;
-        data.handler?.close();
+        const { connection } = ws.getUserData();
+        connection.isOpen = false;
+        connection.handler?.close();
       },
     });
     this.app.any('/*', (res, req) => this.serveHttp(handlers, options, res, req));

@@ -162,6 +162,7 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
     roster: options.roster ?? new PresenceRoster(),
     broadcasts: options.broadcasts ?? new PendingBroadcasts(),
     onSignedIn: (_session, userId) => signedIn.push(userId),
+    onClosed: () => {},
     log,
     now: () => clock.now,
     activityTimeoutMs: config.activityTimeout * 1000,
