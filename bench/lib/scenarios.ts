@@ -1,0 +1,199 @@
+// The benchmark scenarios. Each gets a fresh server and fresh client processes and returns its figures.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuMicros, rssBytes } from './proc.js';
+import type { ClientPool, ServerHandle } from './processes.js';
+import type { Publisher } from './publishers.js';
+import { percentile } from './stats.js';
+
+export interface Metrics {
+  connectsPerSec?: number;
+  deliveredPerSec?: number;
+  lost?: number;
+  p50Ms?: number;
+  p95Ms?: number;
+  p99Ms?: number;
+  serverCpuPct?: number;
+  serverCpuUsPerMsg?: number;
+  rssMB?: number;
+  rssPerConnKB?: number;
+  rssGrowthKB?: number;
+  maxRssMB?: number;
+  /** 1 when the stalled subscriber was closed (R1). */
+  stalledClosed?: number;
+  fuzzFrames?: number;
+  /** Frames the server sent the fuzzer (error frames, mostly). */
+  fuzzReplies?: number;
+  /** 1 when every client, the fuzzer included, was still connected after fuzzing (R2). */
+  everyoneConnected?: number;
+}
+
+export interface Run {
+  readonly server: ServerHandle;
+  readonly clients: ClientPool;
+  readonly publisher: Publisher;
+  readonly url: string;
+  readonly full: boolean;
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  /** Scenarios without publishing run once per server, not once per publishing mode. */
+  readonly publishes: boolean;
+  /** Only these variants (by name); all by default. */
+  readonly variants?: readonly string[];
+  /** Environment for the server process (e.g. BENCH_GATEWAY_OPTIONS). */
+  readonly env?: Readonly<Record<string, string>>;
+  run(run: Run): Promise<Metrics>;
+}
+
+/** Time for the server to settle before memory is read. */
+const SETTLE_MS = 1000;
+
+/** The server's resident memory once it has settled and collected its garbage. */
+async function retainedRss(server: ServerHandle): Promise<number> {
+  await sleep(SETTLE_MS);
+  await server.collectGarbage();
+  return rssBytes(server.pid);
+}
+export const PAYLOAD_BYTES = 160;
+
+/**
+ * Publishes as fast as the clients keep up: bursts while fewer than `window` deliveries are outstanding,
+ * then polls the clients. Deliveries and CPU cover the same messages, because the clock runs until the
+ * backlog has arrived (or 5 s have passed, and the rest counts as lost).
+ */
+export async function saturate(
+  run: Run,
+  channels: string[],
+  recipients: (channel: string) => number,
+  burst: number,
+  window: number,
+  seconds: number,
+  payloadBytes = PAYLOAD_BYTES,
+): Promise<Metrics> {
+  const { server, clients, publisher } = run;
+  const start = await clients.counts();
+  const cpu0 = cpuMicros(server.pid);
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  let expected = 0;
+  let delivered = 0;
+  let next = 0;
+  while (performance.now() < end) {
+    if (expected - delivered > window) {
+      delivered = (await clients.counts()).messages - start.messages;
+      continue;
+    }
+    const slice = Array.from({ length: burst }, (_, i) => channels[(next + i) % channels.length] as string);
+    next = (next + burst) % channels.length;
+    await publisher.publish(slice, burst, payloadBytes);
+    for (const channel of slice) expected += recipients(channel);
+  }
+  const deadline = performance.now() + 5000;
+  while (delivered < expected && performance.now() < deadline) {
+    await sleep(5);
+    delivered = (await clients.counts()).messages - start.messages;
+  }
+  const wallMs = performance.now() - t0;
+  const cpu = cpuMicros(server.pid) - cpu0;
+  return {
+    deliveredPerSec: delivered / (wallMs / 1000),
+    lost: expected - delivered,
+    serverCpuPct: (100 * cpu) / (wallMs * 1000),
+    serverCpuUsPerMsg: cpu / delivered,
+    rssMB: rssBytes(server.pid) / 2 ** 20,
+  };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 'S1',
+    title: 'one channel × 1,000 subscribers, maximum rate',
+    publishes: true,
+    async run(run) {
+      const subscribers = 1000;
+      await run.clients.open(run.url, Array.from({ length: subscribers }, () => ['fan-out']));
+      return saturate(run, ['fan-out'], () => subscribers, 16, 64 * subscribers, run.full ? 6 : 3);
+    },
+  },
+  {
+    id: 'S2',
+    title: '5,000 connections on their own channel + 10 shared, round-robin',
+    publishes: true,
+    async run(run) {
+      const connections = 5000;
+      const shared = 10;
+      await run.clients.open(run.url, Array.from({ length: connections }, (_, i) => [`own-${i}`, `shared-${i % shared}`]));
+      const channels = [...Array.from({ length: shared }, (_, i) => `shared-${i}`), ...Array.from({ length: connections }, (_, i) => `own-${i}`)];
+      const recipients = (channel: string) => (channel.startsWith('shared-') ? connections / shared : 1);
+      return saturate(run, channels, recipients, 250, 20_000, run.full ? 6 : 3);
+    },
+  },
+  {
+    id: 'S3',
+    title: '10,000 idle connections (each on one of 100 channels)',
+    publishes: false,
+    async run(run) {
+      const connections = 10_000;
+      const before = await retainedRss(run.server);
+      const t0 = performance.now();
+      await run.clients.open(run.url, Array.from({ length: connections }, (_, i) => [`idle-${i % 100}`]));
+      const seconds = (performance.now() - t0) / 1000;
+      const after = await retainedRss(run.server);
+      return { connectsPerSec: connections / seconds, rssMB: after / 2 ** 20, rssPerConnKB: (after - before) / connections / 1024 };
+    },
+  },
+  {
+    id: 'S4',
+    title: '200 publishes/s to 100 subscribers (latency)',
+    publishes: true,
+    async run(run) {
+      const rate = 200;
+      const seconds = run.full ? 10 : 4;
+      await run.clients.open(run.url, Array.from({ length: 100 }, () => ['latency']), true);
+      const start = await run.clients.counts();
+      await run.clients.latencies();
+      const t0 = performance.now();
+      let published = 0;
+      const inFlight: Array<Promise<void>> = [];
+      while (published < rate * seconds) {
+        const due = Math.min(rate * seconds, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+        if (due > published) {
+          inFlight.push(run.publisher.publish(['latency'], due - published, PAYLOAD_BYTES));
+          published = due;
+        }
+        await sleep(1);
+      }
+      await Promise.all(inFlight);
+      const expected = published * 100;
+      const deadline = performance.now() + 5000;
+      let delivered = 0;
+      while ((delivered = (await run.clients.counts()).messages - start.messages) < expected && performance.now() < deadline) await sleep(5);
+      const latencies = await run.clients.latencies();
+      const ms = (p: number) => percentile(latencies, p) / 1000;
+      return { deliveredPerSec: delivered / seconds, lost: expected - delivered, p50Ms: ms(50), p95Ms: ms(95), p99Ms: ms(99), rssMB: rssBytes(run.server.pid) / 2 ** 20 };
+    },
+  },
+  {
+    id: 'S5',
+    title: 'connection churn: connect, subscribe, disconnect',
+    publishes: false,
+    async run(run) {
+      const perRound = run.full ? 4000 : 2000;
+      const rounds = run.full ? 6 : 4;
+      const samples: number[] = [];
+      let churnMs = 0;
+      for (let round = 0; round < rounds; round++) {
+        const churnStart = performance.now();
+        await run.clients.churn(run.url, perRound, 50);
+        churnMs += performance.now() - churnStart;
+        samples.push(await retainedRss(run.server));
+      }
+      const seconds = churnMs / 1000;
+      // The first round warms the allocator and JIT; growth is what the later rounds add.
+      const growth = (samples.at(-1) as number) - (samples[0] as number);
+      return { connectsPerSec: (perRound * rounds) / seconds, rssMB: (samples.at(-1) as number) / 2 ** 20, rssGrowthKB: growth / 1024 };
+    },
+  },
+];

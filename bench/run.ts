@@ -1,0 +1,137 @@
+// The benchmark harness: `npm run bench` (a short run) or `npm run bench -- --full` (longer, three
+// interleaved rounds, medians). Every scenario gets a fresh server and fresh client processes on loopback.
+// Prints a Markdown table with ratios to the bare uWebSockets.js ceiling and writes bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { isNativeUws } from '../src/transport/uws.js';
+import { ClientPool, startServer } from './lib/processes.js';
+import { inProcess, overHttp } from './lib/publishers.js';
+import { RELIABILITY } from './lib/reliability-scenarios.js';
+import { type Metrics, SCENARIOS } from './lib/scenarios.js';
+import { median } from './lib/stats.js';
+
+interface Variant {
+  readonly name: string;
+  readonly server: 'uws-ceiling' | 'gateway' | 'ws-baseline';
+  readonly publish: 'in-process' | 'http';
+  /** The variant this one is compared with; none for the ceilings themselves. */
+  readonly ceiling?: string;
+}
+
+const VARIANTS: readonly Variant[] = [
+  { name: 'uws ceiling', server: 'uws-ceiling', publish: 'in-process' },
+  { name: 'gateway publish()', server: 'gateway', publish: 'in-process', ceiling: 'uws ceiling' },
+  { name: 'ws baseline', server: 'ws-baseline', publish: 'in-process', ceiling: 'uws ceiling' },
+  { name: 'uws ceiling, HTTP', server: 'uws-ceiling', publish: 'http' },
+  { name: 'gateway REST', server: 'gateway', publish: 'http', ceiling: 'uws ceiling, HTTP' },
+];
+
+/** Client processes: the generator shares the machine with the server, so more would only compete. */
+const CLIENT_PROCESSES = 2;
+
+const args = new Set(process.argv.slice(2));
+const full = args.has('--full');
+const only = [...args].find((a) => a.startsWith('--scenarios='))?.slice('--scenarios='.length).split(',');
+const rounds = full ? 3 : 1;
+
+if (!isNativeUws) {
+  console.error('uWebSockets.js is running on its ws-based fallback, not the native binary: refusing to report numbers.');
+  process.exit(1);
+}
+
+const machine = `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`;
+const header = `machine: ${machine}; node ${process.version}; uWebSockets.js native: ${isNativeUws}; ${full ? 'full' : 'quick'} run, ${rounds} round(s)`;
+console.log(`# ${header}\n`);
+
+const scenarios = [...SCENARIOS, ...RELIABILITY].filter((s) => !only || only.includes(s.id));
+const results: Record<string, Record<string, Metrics[]>> = {};
+
+for (let round = 1; round <= rounds; round++) {
+  for (const scenario of scenarios) {
+    // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
+    const variants = scenario.variants
+      ? VARIANTS.filter((v) => scenario.variants?.includes(v.name))
+      : scenario.publishes
+        ? VARIANTS
+        : VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.server === v.server) === i);
+    for (const variant of variants) {
+      const server = await startServer(variant.server, scenario.env);
+      const clients = await ClientPool.start(CLIENT_PROCESSES);
+      const publisher = variant.publish === 'http' ? overHttp(server.port) : inProcess(server);
+      try {
+        const url = `ws://127.0.0.1:${server.port}/app/bench-key`;
+        const metrics = await scenario.run({ server, clients, publisher, url, full });
+        ((results[scenario.id] ??= {})[variant.name] ??= []).push(metrics);
+        console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
+      } finally {
+        publisher.close();
+        await clients.stop();
+        await server.stop();
+      }
+    }
+  }
+}
+
+/** The median of each figure over the rounds. */
+function summarise(runs: readonly Metrics[]): Metrics {
+  const keys = new Set(runs.flatMap((m) => Object.keys(m))) as Set<keyof Metrics>;
+  return Object.fromEntries([...keys].map((k) => [k, median(runs.map((m) => m[k] ?? Number.NaN))])) as Metrics;
+}
+
+function round1(metrics: Metrics): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Math.round((v as number) * 100) / 100]));
+}
+
+const COLUMNS: ReadonlyArray<[keyof Metrics, string, (v: number) => string]> = [
+  ['deliveredPerSec', 'delivered msg/s', (v) => Math.round(v).toLocaleString('en-US')],
+  ['connectsPerSec', 'connects/s', (v) => Math.round(v).toLocaleString('en-US')],
+  ['p50Ms', 'p50 ms', (v) => v.toFixed(2)],
+  ['p95Ms', 'p95 ms', (v) => v.toFixed(2)],
+  ['p99Ms', 'p99 ms', (v) => v.toFixed(2)],
+  ['lost', 'lost', (v) => String(Math.round(v))],
+  ['serverCpuPct', 'server CPU %', (v) => v.toFixed(0)],
+  ['serverCpuUsPerMsg', 'server µs/msg', (v) => v.toFixed(2)],
+  ['rssMB', 'RSS MB', (v) => v.toFixed(1)],
+  ['rssPerConnKB', 'RSS/conn KB', (v) => v.toFixed(2)],
+  ['rssGrowthKB', 'RSS growth KB', (v) => v.toFixed(0)],
+  ['maxRssMB', 'max RSS MB', (v) => v.toFixed(1)],
+  ['stalledClosed', 'stalled client closed', (v) => (v === 1 ? 'yes' : 'NO')],
+  ['fuzzFrames', 'fuzz frames', (v) => String(v)],
+  ['fuzzReplies', 'replies to them', (v) => String(v)],
+  ['everyoneConnected', 'all still connected', (v) => (v === 1 ? 'yes' : 'NO')],
+];
+
+/** The headline ratio of a scenario: throughput, latency, memory per connection or connect rate. */
+const HEADLINE: Record<string, keyof Metrics | undefined> = { S1: 'deliveredPerSec', S2: 'deliveredPerSec', S3: 'rssPerConnKB', S4: 'p99Ms', S5: 'connectsPerSec' };
+
+const summary: Record<string, Record<string, Metrics>> = {};
+const lines: string[] = [`_${header}_`, ''];
+for (const scenario of scenarios) {
+  const byVariant = results[scenario.id] ?? {};
+  const rows = Object.entries(byVariant).map(([name, runs]) => [name, summarise(runs)] as const);
+  summary[scenario.id] = Object.fromEntries(rows);
+  const columns = COLUMNS.filter(([key]) => rows.some(([, m]) => m[key] !== undefined));
+  const headline = HEADLINE[scenario.id];
+  const ratioHeader = headline ? ` ${String(headline)} vs ceiling |` : '';
+  lines.push(`**${scenario.id}: ${scenario.title}**`, '');
+  lines.push(`| server | ${columns.map(([, label]) => label).join(' | ')} |${ratioHeader}`);
+  lines.push(`|---|${columns.map(() => '---:').join('|')}|${headline ? '---:|' : ''}`);
+  for (const [name, m] of rows) {
+    const variant = VARIANTS.find((v) => v.name === name);
+    const ceiling = variant?.ceiling ?? (scenario.publishes ? undefined : 'uws ceiling');
+    const reference = headline && ceiling && ceiling !== name ? summary[scenario.id]?.[ceiling]?.[headline] : undefined;
+    const ratio = headline && reference !== undefined && m[headline] !== undefined ? `${((m[headline] as number) / reference).toFixed(2)}×` : '–';
+    const cells = columns.map(([key, , format]) => (m[key] === undefined ? '–' : format(m[key] as number))).join(' | ');
+    lines.push(`| ${name} | ${cells} |${headline ? ` ${ratio} |` : ''}`);
+  }
+  lines.push('');
+}
+const table = lines.join('\n');
+console.log(table);
+
+const dir = new URL('../../bench/results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, runs: results }, null, 2);
+writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.json`, dir), json);
+writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.md`, dir), `${table}\n`);
+console.log(`written: bench/results/${full ? 'full' : 'quick'}-latest.{md,json}`);
