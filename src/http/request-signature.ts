@@ -21,41 +21,42 @@ export interface SignableRequest {
  * body bytes; auth_timestamp within ±600 s. Throws HttpError(InvalidSignature) saying which check failed.
  */
 export function verifyRequestSignature(request: SignableRequest, app: App, nowSeconds: number): void {
-  const params = new Map(new URLSearchParams(request.query));
-  const fail = (why: string): never => {
-    throw new HttpError('InvalidSignature', why);
-  };
+  const params = new URLSearchParams(request.query);
   const signature = params.get('auth_signature');
-  params.delete('auth_signature');
   if (!signature) fail('auth_signature is missing');
   // Buffer.from(…, 'hex') stops at the first non-hex character, so the format is checked first.
-  if (!SIGNATURE_FORMAT.test(signature ?? '')) fail('auth_signature must be 64 hex digits');
+  if (!SIGNATURE_FORMAT.test(signature)) fail('auth_signature must be 64 hex digits');
   if (params.get('auth_key') !== app.key) fail('auth_key does not match the app');
   if (params.get('auth_version') !== AUTH_VERSION) fail(`auth_version must be ${AUTH_VERSION}`);
 
-  const timestamp = Number(params.get('auth_timestamp'));
+  const timestamp = Number(params.get('auth_timestamp') ?? Number.NaN);
   if (!Number.isInteger(timestamp)) fail('auth_timestamp must be Unix seconds');
   const skew = Math.abs(nowSeconds - timestamp);
   if (skew > MAX_CLOCK_SKEW_SECONDS) fail(`auth_timestamp is ${skew} s from server time; at most ${MAX_CLOCK_SKEW_SECONDS} s allowed`);
 
-  if (request.method.toUpperCase() === 'POST' || request.body.length > 0) {
+  if (request.method === 'POST' || request.body.length > 0) {
     const md5 = createHash('md5').update(request.body).digest('hex');
     if (params.get('body_md5') !== md5) fail('body_md5 does not match the MD5 of the request body');
   }
 
+  params.delete('auth_signature');
+  params.sort();
   const toSign = stringToSign(request.method, request.path, params);
   const expected = createHmac('sha256', app.secret).update(toSign).digest();
-  const given = Buffer.from(signature ?? '', 'hex');
+  const given = Buffer.from(signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     fail(`auth_signature does not match; the string to sign is ${JSON.stringify(toSign)}`);
   }
 }
 
-function stringToSign(method: string, path: string, params: ReadonlyMap<string, string>): string {
-  const query = [...params.keys()]
-    .sort()
-    .map((key) => `${key}=${params.get(key)}`)
-    .join('&');
+function fail(why: string): never {
+  throw new HttpError('InvalidSignature', why);
+}
+
+/** "METHOD\nPATH\nk1=v1&k2=v2…" over parameters already sorted by key, values unencoded. */
+function stringToSign(method: string, path: string, sortedParams: Iterable<[string, string]>): string {
+  let query = '';
+  for (const [key, value] of sortedParams) query += `${query === '' ? '' : '&'}${key}=${value}`;
   return `${method.toUpperCase()}\n${path}\n${query}`;
 }
 
@@ -76,7 +77,8 @@ export function signRequestQuery(
   params.set('auth_timestamp', String(nowSeconds));
   params.set('auth_version', AUTH_VERSION);
   if (method.toUpperCase() === 'POST' || body.length > 0) params.set('body_md5', createHash('md5').update(body).digest('hex'));
-  const signature = createHmac('sha256', app.secret).update(stringToSign(method, path, params)).digest('hex');
+  const sorted = [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const signature = createHmac('sha256', app.secret).update(stringToSign(method, path, sorted)).digest('hex');
   params.set('auth_signature', signature);
   return [...params.keys()]
     .sort()
