@@ -1,5 +1,6 @@
 // The benchmark harness: `npm run bench` (a short run) or `npm run bench -- --full` (longer, three
-// interleaved rounds, medians). Every scenario gets a fresh server and fresh client processes on loopback.
+// interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run.
+// Every scenario gets a fresh server and fresh client processes on loopback.
 // Prints a Markdown table with ratios to the bare uWebSockets.js ceiling and writes bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,8 +23,8 @@ const VARIANTS: readonly Variant[] = [
   { name: 'uws ceiling', server: 'uws-ceiling', publish: 'in-process' },
   { name: 'gateway publish()', server: 'gateway', publish: 'in-process', ceiling: 'uws ceiling' },
   { name: 'ws baseline', server: 'ws-baseline', publish: 'in-process', ceiling: 'uws ceiling' },
-  { name: 'uws ceiling, HTTP', server: 'uws-ceiling', publish: 'http' },
-  { name: 'gateway REST', server: 'gateway', publish: 'http', ceiling: 'uws ceiling, HTTP' },
+  { name: 'uws ceiling (HTTP)', server: 'uws-ceiling', publish: 'http' },
+  { name: 'gateway REST', server: 'gateway', publish: 'http', ceiling: 'uws ceiling (HTTP)' },
 ];
 
 /** Client processes: the generator shares the machine with the server, so more would only compete. */
@@ -31,7 +32,9 @@ const CLIENT_PROCESSES = 2;
 
 const args = new Set(process.argv.slice(2));
 const full = args.has('--full');
-const only = [...args].find((a) => a.startsWith('--scenarios='))?.slice('--scenarios='.length).split(',');
+const option = (name: string) => [...args].find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
+const only = option('scenarios');
+const onlyVariants = option('variants');
 const rounds = full ? 3 : 1;
 
 if (!isNativeUws) {
@@ -49,11 +52,13 @@ const results: Record<string, Record<string, Metrics[]>> = {};
 for (let round = 1; round <= rounds; round++) {
   for (const scenario of scenarios) {
     // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
-    const variants = scenario.variants
-      ? VARIANTS.filter((v) => scenario.variants?.includes(v.name))
-      : scenario.publishes
-        ? VARIANTS
-        : VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.server === v.server) === i);
+    const variants = (
+      scenario.variants
+        ? VARIANTS.filter((v) => scenario.variants?.includes(v.name))
+        : scenario.publishes
+          ? VARIANTS
+          : VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.server === v.server) === i)
+    ).filter((v) => !onlyVariants || onlyVariants.includes(v.name));
     for (const variant of variants) {
       const server = await startServer(variant.server, scenario.env);
       const clients = await ClientPool.start(CLIENT_PROCESSES);
@@ -93,7 +98,9 @@ const COLUMNS: ReadonlyArray<[keyof Metrics, string, (v: number) => string]> = [
   ['serverCpuUsPerMsg', 'server µs/msg', (v) => v.toFixed(2)],
   ['rssMB', 'RSS MB', (v) => v.toFixed(1)],
   ['rssPerConnKB', 'RSS/conn KB', (v) => v.toFixed(2)],
+  ['heapPerConnB', 'JS heap/conn B', (v) => v.toFixed(0)],
   ['rssGrowthKB', 'RSS growth KB', (v) => v.toFixed(0)],
+  ['heapGrowthKB', 'JS heap growth KB', (v) => v.toFixed(0)],
   ['maxRssMB', 'max RSS MB', (v) => v.toFixed(1)],
   ['stalledClosed', 'stalled client closed', (v) => (v === 1 ? 'yes' : 'NO')],
   ['fuzzFrames', 'fuzz frames', (v) => String(v)],

@@ -17,8 +17,8 @@ export interface ServerHandle {
   readonly port: number;
   /** Publishes `count` stamped events round-robin over `channels` inside the server process. */
   publish(channels: string[], count: number, payloadBytes: number): Promise<void>;
-  /** A full garbage collection in the server, before its memory is read. */
-  collectGarbage(): Promise<void>;
+  /** A full garbage collection in the server, before its memory is read; resolves to its JS heap in use. */
+  collectGarbage(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -26,29 +26,31 @@ export async function startServer(kind: string, env: NodeJS.ProcessEnv = {}): Pr
   // BENCH_SERVER_ARGS adds Node options to the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(`servers/${kind}.js`, ['--expose-gc', ...extra], env);
-  const waiting = new Map<number, () => void>();
+  const waiting = new Map<number, (heapUsed: number) => void>();
   let nextId = 0;
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server ${kind} exited (${code}) before listening`)));
     child.on('message', (reply: ServerReply) => {
       if (reply.type === 'listening') resolve(reply.port);
       else if (reply.type === 'error') reject(new Error(`server ${kind}: ${reply.message}`));
-      else waiting.get(reply.id)?.();
+      else waiting.get(reply.id)?.(reply.heapUsed ?? 0);
     });
   });
   const ask = (command: (id: number) => ServerCommand) =>
-    new Promise<void>((resolve) => {
+    new Promise<number>((resolve) => {
       const id = nextId++;
-      waiting.set(id, () => {
+      waiting.set(id, (heapUsed) => {
         waiting.delete(id);
-        resolve();
+        resolve(heapUsed);
       });
       child.send(command(id));
     });
   return {
     pid: child.pid as number,
     port,
-    publish: (channels, count, payloadBytes) => ask((id) => ({ type: 'publish', id, channels, count, payloadBytes })),
+    publish: async (channels, count, payloadBytes) => {
+      await ask((id) => ({ type: 'publish', id, channels, count, payloadBytes }));
+    },
     collectGarbage: () => ask((id) => ({ type: 'gc', id })),
     stop: () => stop(child),
   };
@@ -101,9 +103,9 @@ export class ClientPool {
   }
 
   /** Opens connections, one per entry of `channels`, spread evenly over the processes. */
-  async open(url: string, channels: string[][], measureLatency = false): Promise<void> {
+  async open(url: string, channels: string[][], { measureLatency = false, respond = false } = {}): Promise<void> {
     const shares = this.children.map((_, i) => channels.filter((__, j) => j % this.children.length === i));
-    await Promise.all(shares.map((share, i) => this.ask(i, (id) => ({ type: 'open', id, url, channels: share, measureLatency }))));
+    await Promise.all(shares.map((share, i) => this.ask(i, (id) => ({ type: 'open', id, url, channels: share, measureLatency, respond }))));
   }
 
   /** Messages received so far by all processes, and their CPU time in µs. */

@@ -10,6 +10,7 @@ const CONNECT_CONCURRENCY = 100;
 let messages = 0;
 let latencies: number[] = [];
 let measureLatency = false;
+let respond = false;
 const sockets = new Set<WebSocket>();
 
 const reply = (message: ClientReply): void => {
@@ -42,6 +43,7 @@ function open(url: string, channels: readonly string[], keep: boolean): Promise<
           const latency = latencyOf(data.toString());
           if (latency !== undefined) latencies.push(latency);
         }
+        if (respond) answer(ws, data.toString());
         return;
       }
       const text = data.toString();
@@ -59,6 +61,13 @@ function open(url: string, channels: readonly string[], keep: boolean): Promise<
       if (!subscribed) reject(new Error(`closed (${code}) before subscribing`));
     });
   });
+}
+
+/** Answers a broadcast (an event frame with a top-level `id`). */
+function answer(ws: WebSocket, text: string): void {
+  if (!text.includes('"id":"')) return;
+  const { id, channel } = JSON.parse(text) as { id?: string; channel?: string };
+  if (id !== undefined) ws.send(JSON.stringify({ event: 'broadcastt:response', data: { id, channel, payload: { ok: true } } }));
 }
 
 async function inBatches(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
@@ -80,6 +89,7 @@ async function handle(command: ClientCommand): Promise<void> {
   switch (command.type) {
     case 'open': {
       measureLatency = command.measureLatency;
+      respond = command.respond === true;
       await inBatches(command.channels.length, CONNECT_CONCURRENCY, (i) => open(command.url, command.channels[i] ?? [], true));
       return reply({ type: 'done', id: command.id });
     }

@@ -1,8 +1,11 @@
 /** IPC between the benchmark orchestrator (bench/run.ts) and its load-generator processes (clients.ts). */
 
 export type ClientCommand =
-  /** Opens one connection per entry of `channels`, subscribing it to those channels, and waits for every ack. */
-  | { type: 'open'; id: number; url: string; channels: string[][]; measureLatency: boolean }
+  /**
+   * Opens one connection per entry of `channels`, subscribing it to those channels, and waits for every
+   * ack. With `respond`, every broadcast (an event with a top-level id) is answered once.
+   */
+  | { type: 'open'; id: number; url: string; channels: string[][]; measureLatency: boolean; respond?: boolean }
   /** Messages received since the connections opened, and this process's CPU time. */
   | { type: 'counts'; id: number }
   /** Latency samples (µs) collected since the last call; clears them. */

@@ -11,7 +11,11 @@ export type ServerCommand =
    */
   | { type: 'gc'; id: number };
 
-export type ServerReply = { type: 'listening'; port: number } | { type: 'done'; id: number } | { type: 'error'; message: string };
+export type ServerReply =
+  | { type: 'listening'; port: number }
+  /** `heapUsed` (bytes) answers a gc: the JS heap the server retains, its own code's share of memory. */
+  | { type: 'done'; id: number; heapUsed?: number }
+  | { type: 'error'; message: string };
 
 /** The REST-shaped publish every server accepts: POST /apps/<id>/events with a Pusher single trigger. */
 export const BENCH_APP = { id: 'bench', key: 'bench-key', secret: 'bench-secret-0123' } as const;
@@ -31,10 +35,10 @@ export async function serve(start: () => Promise<BenchServer>): Promise<void> {
     process.on('message', (command: ServerCommand) => {
       if (command.type === 'gc') {
         (globalThis as { gc?: () => void }).gc?.();
-      } else {
-        const { channels, count, payloadBytes } = command;
-        for (let i = 0; i < count; i++) server.publish(channels[i % channels.length] as string, EVENT_NAME, stampedPayload(payloadBytes));
+        return reply({ type: 'done', id: command.id, heapUsed: process.memoryUsage().heapUsed });
       }
+      const { channels, count, payloadBytes } = command;
+      for (let i = 0; i < count; i++) server.publish(channels[i % channels.length] as string, EVENT_NAME, stampedPayload(payloadBytes));
       reply({ type: 'done', id: command.id });
     });
     process.on('disconnect', () => process.exit(0));
