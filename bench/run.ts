@@ -111,7 +111,17 @@ const COLUMNS: ReadonlyArray<[keyof Metrics, string, (v: number) => string]> = [
 /** The headline ratio of a scenario: throughput, latency, memory per connection or connect rate. */
 const HEADLINE: Record<string, keyof Metrics | undefined> = { S1: 'deliveredPerSec', S2: 'deliveredPerSec', S3: 'rssPerConnKB', S4: 'p99Ms', S5: 'connectsPerSec' };
 
+/**
+ * The ratio to the ceiling: the median over rounds of each round's ratio. Variants run interleaved, so a
+ * round's pair shares the machine's state at that moment; on a shared 2-core machine that state moves by
+ * ±20% between rounds, which a ratio of two separate medians would mix in.
+ */
+function pairedRatio(runs: readonly Metrics[], ceilingRuns: readonly Metrics[], key: keyof Metrics): number {
+  return median(runs.map((m, i) => (m[key] ?? Number.NaN) / (ceilingRuns[i]?.[key] ?? Number.NaN)));
+}
+
 const summary: Record<string, Record<string, Metrics>> = {};
+const ratios: Record<string, Record<string, number>> = {};
 const lines: string[] = [`_${header}_`, ''];
 for (const scenario of scenarios) {
   const byVariant = results[scenario.id] ?? {};
@@ -126,8 +136,9 @@ for (const scenario of scenarios) {
   for (const [name, m] of rows) {
     const variant = VARIANTS.find((v) => v.name === name);
     const ceiling = variant?.ceiling ?? (scenario.publishes ? undefined : 'uws ceiling');
-    const reference = headline && ceiling && ceiling !== name ? summary[scenario.id]?.[ceiling]?.[headline] : undefined;
-    const ratio = headline && reference !== undefined && m[headline] !== undefined ? `${((m[headline] as number) / reference).toFixed(2)}×` : '–';
+    const value = headline && ceiling && ceiling !== name ? pairedRatio(byVariant[name] ?? [], byVariant[ceiling] ?? [], headline) : undefined;
+    const ratio = value === undefined || Number.isNaN(value) ? '–' : `${value.toFixed(2)}×`;
+    if (value !== undefined) (ratios[scenario.id] ??= {})[name] = value;
     const cells = columns.map(([key, , format]) => (m[key] === undefined ? '–' : format(m[key] as number))).join(' | ');
     lines.push(`| ${name} | ${cells} |${headline ? ` ${ratio} |` : ''}`);
   }
@@ -138,7 +149,7 @@ console.log(table);
 
 const dir = new URL('../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
-const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, runs: results }, null, 2);
+const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, ratios, runs: results }, null, 2);
 writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.json`, dir), json);
 writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.md`, dir), `${table}\n`);
 console.log(`written: bench/results/${full ? 'full' : 'quick'}-latest.{md,json}`);

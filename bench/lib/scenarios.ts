@@ -202,9 +202,9 @@ export const SCENARIOS: readonly Scenario[] = [
         samples.push(await retained(run.server));
       }
       const seconds = churnMs / 1000;
-      // The first two rounds warm the allocator, V8's heap and the JIT (measured: RSS settles within about
-      // 3,000 cycles, then stays flat for 30,000); growth is what the later rounds add. RSS also moves with
-      // page reuse; the retained JS heap is the server's own state, so a leak shows there first.
+      // The first two rounds warm the allocator, V8's heap and the JIT; growth is what the later rounds add.
+      // RSS also moves when V8 resizes its young generation (a bounded, one-time step: README
+      // "Performance"); the retained JS heap is the server's own state, so a leak shows there first.
       const first = samples[1] as { rss: number; heap: number };
       const last = samples.at(-1) as { rss: number; heap: number };
       return {
