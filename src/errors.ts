@@ -20,6 +20,15 @@ export function reconnectClassOf(code: number): ReconnectClass {
 }
 
 /**
+ * What a client should do when the connection closes with `code`. Codes outside the catalogue's classes
+ * (1006 for a lost network, 1001 going away, …) mean the network failed: back off and retry.
+ */
+export function reconnectAfterClose(code: number): ReconnectClass {
+  const found = catalogue.classes.find((c) => code >= c.from && code <= c.to);
+  return found ? (found.reconnect as ReconnectClass) : 'backoff';
+}
+
+/**
  * An error to report to one WebSocket client. `detail` says what exactly was wrong with this input;
  * the catalogue message says which kind of error it is. A fatal error closes the connection with `code`
  * after the error frame is sent.

@@ -4,7 +4,8 @@
  * name `lobby`, consumer → `["app-id","lobby",0,1]` → `WyJhcHAtaWQiLCJsb2JieSIsMCwxXQ==`.
  *
  * IDs are accepted in the standard alphabet (`+`, `/`, as the EXP SDKs emit them) and without padding;
- * `channelId` always gives the canonical form, so comparing canonical IDs compares channels.
+ * `channelId` always gives the canonical form, so comparing canonical IDs compares channels. Plain
+ * JavaScript (TextEncoder, btoa, atob), so the client SDK computes IDs with this very code in browsers.
  */
 export interface ChannelFlags {
   readonly system?: boolean;
@@ -24,9 +25,9 @@ const ID_CHARS = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const ID_PREFIX = 'Wy';
 
 export function channelId(appId: string, name: string, flags: ChannelFlags = {}): string {
-  const json = JSON.stringify([appId, name, flags.system ? 1 : 0, flags.consumer ? 1 : 0]);
+  const bytes = new TextEncoder().encode(JSON.stringify([appId, name, flags.system ? 1 : 0, flags.consumer ? 1 : 0]));
   // Standard base64 keeps the padding; swapping the two letters that differ gives the URL-safe alphabet.
-  return Buffer.from(json, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 /**
@@ -37,7 +38,9 @@ export function parseChannelId(id: string): ParsedChannelId | undefined {
   if (!id.startsWith(ID_PREFIX) || !ID_CHARS.test(id) || id.length % 4 === 1) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(id, 'base64').toString('utf8'));
+    const standard = id.replace(/-/g, '+').replace(/_/g, '/');
+    const binary = atob(standard.padEnd(Math.ceil(standard.length / 4) * 4, '='));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
   } catch {
     return undefined;
   }

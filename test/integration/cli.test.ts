@@ -1,33 +1,14 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
+import { runCli, waitFor } from '../helpers/cli.js';
 import { TestClient, WAIT_MS } from '../helpers/ws-client.js';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, ...env } });
-}
-
-/** Collects a stream's text until `pattern` appears; fails after WAIT_MS instead of hanging. */
-function waitFor(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} in output within ${WAIT_MS} ms: ${text}`)), WAIT_MS * 2);
-    stream.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = pattern.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    });
-  });
-}
+const run = runCli;
 
 async function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';

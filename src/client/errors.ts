@@ -1,0 +1,34 @@
+/** Errors the client SDK throws or rejects with. */
+
+/** An option given to `start` is missing or invalid; `option` names it. */
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`${option}: ${message}`);
+  }
+}
+
+/** The client was used after `stop()`, or before `start()`. */
+export class ClientStateError extends Error {
+  override name = 'ClientStateError';
+}
+
+/** The server refused something this client asked for: a broadcast, a subscription, or the connection. */
+export class ServerError extends Error {
+  override name = 'ServerError';
+
+  constructor(
+    message: string,
+    /** The WebSocket error code (4000–4399), when the server sent one. */
+    readonly code?: number,
+    /** For refused subscriptions: the HTTP-like status and type (e.g. 401 AuthError). */
+    readonly status?: number,
+    readonly type?: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,227 @@
+import { parseChannelId } from '../protocol/channel-id.js';
+import { ServerEvents, type ServerEventNames } from '../protocol/frames.js';
+import { ConnectionManager, type InboundFrame } from './connection.js';
+import { ClientStateError, ServerError } from './errors.js';
+import { type Delivery, type ListenCallback, Listener, type Message } from './listener.js';
+import type { ResolvedOptions } from './options.js';
+
+export type ClientEvent = 'online' | 'offline' | 'error';
+type Handler = { readonly callback: (detail?: unknown) => void; readonly context: string };
+
+/** What the runtime knows about one channel: its listeners, subscription and presence members. */
+interface ChannelState {
+  readonly wire: string;
+  readonly type: 'public' | 'private' | 'presence';
+  readonly listeners: Set<Listener>;
+  subscribed: boolean;
+  /** Settled when the current subscription is confirmed or refused. */
+  confirmations: Array<{ resolve: () => void; reject: (error: Error) => void }>;
+  readonly members: Map<string, unknown>;
+}
+
+/**
+ * The shared state behind a client and all its clones: one connection, the channels with their listeners,
+ * the broadcasts waiting for responses, and the online/offline/error handlers. Everything registered
+ * carries a context, so clear(context) can remove it.
+ */
+export class Runtime {
+  readonly connection: ConnectionManager;
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly handlers: Record<ClientEvent, Set<Handler>> = { online: new Set(), offline: new Set(), error: new Set() };
+  private readonly broadcasts = new Map<string, { resolve: (responses: unknown[]) => void; reject: (error: Error) => void }>();
+  /** Sends waiting for the connection (broadcasts made while offline). */
+  private readonly whenOnline: Array<() => void> = [];
+  private readonly names: ServerEventNames;
+  private nextRequest = 0;
+  stopped = false;
+
+  constructor(readonly options: ResolvedOptions) {
+    this.names = ServerEvents[options.dialect];
+    this.connection = new ConnectionManager(options, {
+      online: (socketId) => this.online(socketId),
+      offline: (willReconnect) => this.offline(willReconnect),
+      frame: (frame) => this.receive(frame),
+      error: (error) => this.emit('error', error),
+    });
+  }
+
+  on(event: ClientEvent, callback: (detail?: unknown) => void, context: string): { cancel(): void } {
+    const handler = { callback, context };
+    this.handlers[event].add(handler);
+    return { cancel: () => this.handlers[event].delete(handler) };
+  }
+
+  /** Registers a listener at once; resolves when the channel's subscription is confirmed. */
+  listen(wire: string, name: string | undefined, callback: ListenCallback | undefined, context: string): Promise<Listener> {
+    const state = this.channelState(wire);
+    const { queueMaxAgeMs: maxAgeMs, queueLimit: limit, now } = this.options;
+    const listener = new Listener(wire, name, context, callback, { maxAgeMs, limit, now }, (l) => this.removeListener(l));
+    state.listeners.add(listener);
+    if (state.subscribed) return Promise.resolve(listener);
+    const confirmed = new Promise<void>((resolve, reject) => state.confirmations.push({ resolve, reject }));
+    if (state.listeners.size === 1 && this.connection.online) void this.subscribe(state);
+    return confirmed.then(
+      () => listener,
+      (error: unknown) => {
+        listener.cancel();
+        throw error;
+      },
+    );
+  }
+
+  /** Sends a broadcast (waiting for the connection if need be) and resolves to the responses. */
+  broadcast(channel: string | { name: string; system?: boolean; consumer?: boolean }, name: string, payload: unknown, timeoutMs: number): Promise<unknown[]> {
+    const requestId = `r${++this.nextRequest}`;
+    return new Promise((resolve, reject) => {
+      this.broadcasts.set(requestId, { resolve, reject });
+      const send = () => {
+        const frame = { event: `${this.connection.prefix}:broadcast`, data: { request_id: requestId, channel, name, payload, timeout: timeoutMs } };
+        if (!this.connection.send(frame)) this.whenOnline.push(send);
+      };
+      send();
+    });
+  }
+
+  /** A client event to the channel's other subscribers (private and presence channels, if the app allows). */
+  trigger(wire: string, event: string, data: unknown): boolean {
+    return this.connection.send({ event, channel: wire, data });
+  }
+
+  members(wire: string): ReadonlyMap<string, unknown> {
+    return this.channels.get(wire)?.members ?? new Map();
+  }
+
+  /** Removes every listener and handler registered with `context`. */
+  clear(context: string): void {
+    for (const state of [...this.channels.values()]) for (const listener of [...state.listeners]) if (listener.context === context) listener.cancel();
+    for (const set of Object.values(this.handlers)) for (const handler of [...set]) if (handler.context === context) set.delete(handler);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.connection.stop();
+    for (const state of this.channels.values()) for (const listener of [...state.listeners]) listener.cancel();
+    this.failBroadcasts(new ClientStateError('the client was stopped'));
+    this.whenOnline.length = 0;
+  }
+
+  private channelState(wire: string): ChannelState {
+    let state = this.channels.get(wire);
+    if (!state) {
+      // The prefix that decides the type is on the name, which for flagged channels is inside the ID.
+      const name = parseChannelId(wire)?.name ?? wire;
+      const type = name.startsWith('presence-') ? 'presence' : name.startsWith('private-') ? 'private' : 'public';
+      state = { wire, type, listeners: new Set(), subscribed: false, confirmations: [], members: new Map() };
+      this.channels.set(wire, state);
+    }
+    return state;
+  }
+
+  private async subscribe(state: ChannelState): Promise<void> {
+    const socketId = this.connection.id;
+    if (socketId === undefined) return;
+    let authorization = {};
+    if (state.type !== 'public') {
+      try {
+        if (!this.options.authorizer) throw new ClientStateError(`${state.wire} needs an authorizer option`);
+        authorization = await this.options.authorizer(socketId, state.wire);
+      } catch (error) {
+        return this.settle(state, error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    this.connection.send({ event: `${this.connection.prefix}:subscribe`, data: { channel: state.wire, ...authorization } });
+  }
+
+  private removeListener(listener: Listener): void {
+    const state = this.channels.get(listener.channel);
+    if (!state?.listeners.delete(listener) || state.listeners.size > 0) return;
+    this.channels.delete(state.wire);
+    if (state.subscribed) this.connection.send({ event: `${this.connection.prefix}:unsubscribe`, data: { channel: state.wire } });
+  }
+
+  private online(_socketId: string): void {
+    for (const state of this.channels.values()) {
+      state.subscribed = false;
+      void this.subscribe(state);
+    }
+    for (const send of this.whenOnline.splice(0)) send();
+    this.emit('online');
+  }
+
+  private offline(willReconnect: boolean): void {
+    for (const state of this.channels.values()) state.subscribed = false;
+    this.failBroadcasts(new ServerError('the connection was lost before the responses arrived'));
+    this.emit('offline', { willReconnect });
+  }
+
+  private receive(frame: InboundFrame): void {
+    const state = frame.channel === undefined ? undefined : this.channels.get(frame.channel);
+    switch (frame.event) {
+      case this.names.subscriptionSucceeded: {
+        if (!state) return;
+        state.subscribed = true;
+        const presence = (frame.data as { presence?: { hash: Record<string, unknown> } }).presence;
+        if (presence) state.members.clear();
+        for (const [id, info] of Object.entries(presence?.hash ?? {})) state.members.set(id, info);
+        return this.settle(state);
+      }
+      case this.names.subscriptionError: {
+        const { type, error, status } = frame.data as { type: string; error: string; status: number };
+        if (state) this.settle(state, new ServerError(error, undefined, status, type));
+        return;
+      }
+      case this.names.memberAdded: {
+        const { user_id: id, user_info: info } = frame.data as { user_id: string; user_info: unknown };
+        state?.members.set(id, info);
+        return;
+      }
+      case this.names.memberRemoved:
+        state?.members.delete((frame.data as { user_id: string }).user_id);
+        return;
+      case this.names.broadcastResponses: {
+        const { request_id: id, responses } = frame.data as { request_id: string; responses: unknown[] };
+        this.broadcasts.get(id)?.resolve(responses);
+        this.broadcasts.delete(id);
+        return;
+      }
+      case this.names.error: {
+        const { code, message, request_id: id } = frame.data as { code: number; message: string; request_id?: string };
+        const pending = id === undefined ? undefined : this.broadcasts.get(id);
+        if (pending) {
+          this.broadcasts.delete(id as string);
+          pending.reject(new ServerError(message, code));
+        }
+        return;
+      }
+      default:
+        if (state) this.deliver(state, frame);
+    }
+  }
+
+  /** Each listener gets its own copy of the payload, so one listener's changes never reach another. */
+  private deliver(state: ChannelState, frame: InboundFrame): void {
+    const message: Message = { id: frame.id, name: frame.event, channel: state.wire, payload: frame.data, userId: frame.user_id };
+    const respond = (response: unknown) =>
+      frame.id !== undefined && this.connection.send({ event: `${this.connection.prefix}:response`, data: { id: frame.id, channel: state.wire, payload: response } });
+    for (const listener of [...state.listeners]) {
+      if (listener.name !== undefined && listener.name !== frame.event) continue;
+      const payload = structuredClone(frame.data);
+      const delivery: Delivery = { payload, respond, message: { ...message, payload } };
+      listener.deliver(delivery);
+    }
+  }
+
+  private settle(state: ChannelState, error?: Error): void {
+    for (const { resolve, reject } of state.confirmations.splice(0)) error ? reject(error) : resolve();
+  }
+
+  private failBroadcasts(error: Error): void {
+    for (const { reject } of this.broadcasts.values()) reject(error);
+    this.broadcasts.clear();
+  }
+
+  private emit(event: ClientEvent, detail?: unknown): void {
+    for (const handler of [...this.handlers[event]]) handler.callback(detail);
+  }
+}
