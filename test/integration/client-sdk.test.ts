@@ -1,8 +1,11 @@
+import { createServer as createNetServer } from 'node:net';
 import t, { type Test } from 'tap';
 import { type Client, ClientStateError, OptionsError, ServerError, start } from '../../src/client/index.js';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { channelId } from '../../src/protocol/channel-id.js';
+import { createGateway } from '../../src/gateway.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
+import { createLogger } from '../../src/log.js';
 import { portOutsideEphemeralRange, runCli, waitFor } from '../helpers/cli.js';
 import { DEMO_APP, httpRequest, type Running, signedGet, startGateway } from '../helpers/gateway.js';
 import { until } from '../helpers/ws-client.js';
@@ -194,4 +197,26 @@ t.test('clone binds registrations to a context; clear removes exactly those; for
   exp.stop();
   t.throws(() => a.getChannel('x'), ClientStateError, 'stopping stops every clone');
   t.equal(other.isOnline, true, 'a fork is independent');
+});
+
+t.test('4200 (server restarting) reconnects at once, without backing off', async (t) => {
+  const port = await portOutsideEphemeralRange();
+  const gateway = createGateway({ logger: createLogger('silent') });
+  await gateway.listen(port, '127.0.0.1');
+  // A backoff this long would show no attempt at all within the wait below.
+  const exp = start({ url: `ws://127.0.0.1:${port}/app/${DEMO_APP.key}`, key: DEMO_APP.key, minBackoffMs: 60_000, maxBackoffMs: 60_000 });
+  t.teardown(() => exp.stop());
+  await next(exp, 'online');
+  let attempts = 0;
+  const probe = createNetServer((socket) => {
+    attempts++;
+    socket.destroy();
+  });
+  t.teardown(() => new Promise<void>((resolve) => probe.close(() => resolve())));
+  const closing = gateway.close(); // stops listening at once, then sends 4200
+  // Bound before any 4200 can reach the client, so its immediate reconnect lands here.
+  probe.listen(port, '127.0.0.1');
+  await closing;
+  await until(() => attempts > 0, 'a reconnect attempt', 3000);
+  t.equal(attempts, 1);
 });
