@@ -43,6 +43,8 @@ export class Listener {
     private readonly callback: ListenCallback | undefined,
     private readonly limits: { readonly maxAgeMs: number; readonly limit: number; readonly now: () => number },
     private readonly onCancel: (listener: Listener) => void,
+    /** Where an exception thrown by the callback goes, so it cannot break delivery to other listeners. */
+    private readonly onCallbackError: (error: unknown) => void,
   ) {}
 
   get active(): boolean {
@@ -87,7 +89,11 @@ export class Listener {
       this.queue.push({ ...delivery, at: this.limits.now() });
       if (this.queue.length > this.limits.limit) this.queue.shift();
     }
-    this.callback?.(delivery.payload, delivery.respond, delivery.message);
+    try {
+      this.callback?.(delivery.payload, delivery.respond, delivery.message);
+    } catch (error) {
+      this.onCallbackError(error);
+    }
   }
 
   private prune(): void {

@@ -55,7 +55,15 @@ export class Runtime {
   listen(wire: string, name: string | undefined, callback: ListenCallback | undefined, context: string): Promise<Listener> {
     const state = this.channelState(wire);
     const { queueMaxAgeMs: maxAgeMs, queueLimit: limit, now } = this.options;
-    const listener = new Listener(wire, name, context, callback, { maxAgeMs, limit, now }, (l) => this.removeListener(l));
+    const listener = new Listener(
+      wire,
+      name,
+      context,
+      callback,
+      { maxAgeMs, limit, now },
+      (l) => this.removeListener(l),
+      (error) => this.emit('error', error),
+    );
     state.listeners.add(listener);
     if (state.subscribed) return Promise.resolve(listener);
     const confirmed = new Promise<void>((resolve, reject) => state.confirmations.push({ resolve, reject }));

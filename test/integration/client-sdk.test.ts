@@ -51,7 +51,12 @@ t.test('every listener gets its own copy and each respond call counts', async (t
     respond('a2-again');
   });
   await b.getChannel('room').listen((payload, respond, message) => respond(`${message.name}:${(payload as { n: number }).n}`));
+  await channel.listen('ask', () => {
+    throw new Error('a broken listener');
+  });
+  const reported = next(a, 'error');
   const responses = await a.getChannel('room').broadcast('ask', { n: 1 }, 400);
+  t.match(await reported, { message: 'a broken listener' }, 'a throwing callback is reported, not fatal');
   t.same([...responses].map(String).sort(), ['1', 'a1', 'a2-again', 'ask:1'], 'mutations do not leak between listeners; wildcard sees the name');
 });
 
