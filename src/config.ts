@@ -17,6 +17,8 @@ export interface GatewayConfig {
   readonly maxRequestBytes: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
+  readonly redis: string;
+  readonly redisPrefix: string;
   readonly apps: readonly App[];
 }
 

@@ -4,6 +4,8 @@ import { ChannelIndex } from './channels/channel-index.js';
 import { PresenceRoster } from './channels/presence-roster.js';
 import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from './broadcasts/broadcast-event.js';
 import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
+import { type Broker, SingleNodeBroker } from './cluster/broker.js';
+import { RedisBroker } from './cluster/redis-broker.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
 import { HttpError, ProtocolError } from './errors.js';
 import { createApi } from './http/api.js';
@@ -67,11 +69,19 @@ export interface Gateway {
 export const FALLBACK_WARNING =
   'uWebSockets.js native binary did not load; running on the slow ws-based emulation. Use Node 20 on glibc >= 2.36.';
 
-export function createGateway(options: GatewayOptions & { logger?: Logger } = {}): Gateway {
-  const { logger, ...settings } = options;
+export interface GatewayDependencies {
+  readonly logger?: Logger;
+  /** The cross-node seam; by default a RedisBroker when `redis` is set, else a single node. */
+  readonly broker?: Broker;
+}
+
+export function createGateway(options: GatewayOptions & GatewayDependencies = {}): Gateway {
+  const { logger, broker: givenBroker, ...settings } = options;
   const config = resolveConfig(settings);
   const log = logger ?? createLogger(config.logLevel);
   const nodeId = nanoid(12);
+  const broker = givenBroker ?? (config.redis ? new RedisBroker(config.redis, config.redisPrefix, nodeId, log) : new SingleNodeBroker());
+  const clustered = !(broker instanceof SingleNodeBroker);
   const startedAt = Date.now();
   const apps = new AppRegistry(config.apps);
   const sessions = new SessionRegistry();
@@ -82,10 +92,22 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
   let closing: Promise<void> | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * Every publish on a channel, whatever its source: to this node's subscribers, and through the broker to
+   * every other node's. The frame is encoded once, and only if someone may receive it. Returns how many
+   * subscribers the channel has on this node.
+   */
+  const publishFrame = (appId: string, channel: string, encode: () => string, except?: Session, exceptSocketId = except?.socketId): number => {
+    let frame: string | undefined;
+    const once = () => (frame ??= encode());
+    const local = index.publish(appId, channel, once, except);
+    if (clustered) broker.publish({ origin: nodeId, appId, channel, frame: once(), ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
+    return local;
+  };
+
   const deliver = (app: App, channel: string, event: string, data: string, exceptSocketId?: string): number => {
     const except = exceptSocketId === undefined ? undefined : sessions.find(exceptSocketId);
-    const sameApp = except?.app === app ? except : undefined;
-    return index.publish(app.id, channel, () => encodeFrame(event, data, channel), sameApp);
+    return publishFrame(app.id, channel, () => encodeFrame(event, data, channel), except?.app === app ? except : undefined, exceptSocketId);
   };
 
   /**
@@ -100,7 +122,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     if (id === undefined) return undefined;
     const opened = id;
     onAborted?.(() => broadcasts.cancel(opened));
-    index.publish(app.id, channel, () => encodeBroadcastEvent(name, channel, data, opened));
+    publishFrame(app.id, channel, () => encodeBroadcastEvent(name, channel, data, opened));
     return outcome;
   };
   const tooManyBroadcasts = (app: App) => `app ${app.id} already has ${app.maxPendingBroadcasts} broadcasts waiting for responses`;
@@ -174,6 +196,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     index,
     roster: new PresenceRoster(),
     broadcasts,
+    publish: (appId, channel, encode, except) => publishFrame(appId, channel, encode, except),
     onSignedIn: (session, userId) => sessions.signIn(session, userId),
     onClosed: (session) => {
       sessions.remove(session);
@@ -203,6 +226,11 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
     nodeId,
     async listen(port = config.port, host = config.host) {
       if (!isNativeUws) log.warn(FALLBACK_WARNING);
+      // Other nodes' publishes, delivered here as they are; the exclusion applies if that socket is ours.
+      await broker.start((message) => {
+        const except = message.exceptSocketId === undefined ? undefined : sessions.find(message.exceptSocketId);
+        index.publish(message.appId, message.channel, () => message.frame, except);
+      });
       const bound = await transport.listen(host, port);
       sweepTimer ??= setInterval(sweep, SWEEP_INTERVAL_MS).unref();
       log.info('listening', { host, port: bound, nodeId, nativeUws: isNativeUws });
@@ -232,7 +260,7 @@ export function createGateway(options: GatewayOptions & { logger?: Logger } = {}
           if (sweepTimer) clearInterval(sweepTimer);
           for (const session of sessions) session.connection.terminate();
           log.info('closed', { nodeId });
-          resolve();
+          void broker.close().then(resolve);
         };
         const deadline = setTimeout(finish, config.shutdownTimeoutMs);
         drained = finish;

@@ -34,6 +34,11 @@ export interface SessionContext {
   readonly roster: PresenceRoster;
   /** Broadcasts collecting responses, of every session and of REST (D9). */
   readonly broadcasts: PendingBroadcasts;
+  /**
+   * Publishes on a channel: this node's subscribers but `except`, and every other node's. The index alone
+   * reaches only this node; sessions publish through this.
+   */
+  readonly publish: (appId: string, channel: ChannelName, encode: () => string, except?: Session) => number;
   /** Records that the session signed in as `userId` (for terminate_connections). */
   readonly onSignedIn: (session: Session, userId: string) => void;
   /** The session has closed and left every channel (called once). */
@@ -239,7 +244,7 @@ export class Session implements Subscriber {
     if (Buffer.byteLength(text) > this.app.maxEventDataBytes) throw reject(`data is over the limit of ${this.app.maxEventDataBytes} bytes`);
     const userId = this.presence?.get(channel);
     const frame = JSON.stringify(userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId });
-    this.context.index.publish(this.app.id, channel, () => frame, this);
+    this.context.publish(this.app.id, channel, () => frame, this);
   }
 
   /**
@@ -303,7 +308,7 @@ export class Session implements Subscriber {
       const id = this.context.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
       if (id === undefined) throw new ProtocolError('BroadcastRejected', `app ${this.app.id} already has ${this.app.maxPendingBroadcasts} broadcasts waiting for responses`);
       (this.ownBroadcasts ??= new Set()).add(id);
-      this.context.index.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
+      this.context.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.connection.send(encodeFrame(this.names().error, errorData(error, data.request_id)));

@@ -161,6 +161,7 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
     index,
     roster: options.roster ?? new PresenceRoster(),
     broadcasts: options.broadcasts ?? new PendingBroadcasts(),
+    publish: (appId, channel, encode, except) => index.publish(appId, channel, encode, except),
     onSignedIn: (_session, userId) => signedIn.push(userId),
     onClosed: () => {},
     log,

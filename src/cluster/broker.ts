@@ -1,0 +1,88 @@
+/**
+ * The seam between nodes (D12): cross-node pub/sub of frames that are already encoded. A node delivers a
+ * publish to its own subscribers itself and hands it to the broker, which carries it to every other node;
+ * a message never comes back to its origin. Implementations only move bytes; what a message means is decided
+ * above the seam, in the gateway.
+ */
+export interface ClusterMessage {
+  /** The node that published it. */
+  readonly origin: string;
+  readonly appId: string;
+  /** The channel's wire name. */
+  readonly channel: string;
+  /** The frame as subscribers receive it, encoded once by the origin. */
+  readonly frame: string;
+  /** Pusher's socket_id exclusion: that connection, on whichever node holds it, does not receive the frame. */
+  readonly exceptSocketId?: string;
+}
+
+export interface Broker {
+  /** Starts receiving other nodes' messages. */
+  start(deliver: (message: ClusterMessage) => void): Promise<void>;
+  /** Sends to every other node; never blocks the caller and drops the message if the broker is unreachable. */
+  publish(message: ClusterMessage): void;
+  close(): Promise<void>;
+}
+
+/** A single node: there is nobody to tell. The default. */
+export class SingleNodeBroker implements Broker {
+  async start(): Promise<void> {}
+
+  publish(): void {}
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Several nodes in one process, joined by a shared hub: the in-memory implementation the broker contract
+ * tests run against beside Redis, and a way to test cluster behaviour without a server.
+ */
+export class MemoryHub {
+  private readonly brokers = new Set<MemoryBroker>();
+
+  broker(): Broker {
+    return new MemoryBroker(this.brokers);
+  }
+}
+
+class MemoryBroker implements Broker {
+  private deliver: ((message: ClusterMessage) => void) | undefined;
+
+  constructor(private readonly members: Set<MemoryBroker>) {}
+
+  async start(deliver: (message: ClusterMessage) => void): Promise<void> {
+    this.deliver = deliver;
+    this.members.add(this);
+  }
+
+  publish(message: ClusterMessage): void {
+    // Asynchronously, like a network: a publisher never sees other nodes deliver inside its own call.
+    for (const member of this.members) if (member !== this) queueMicrotask(() => member.deliver?.(message));
+  }
+
+  async close(): Promise<void> {
+    this.members.delete(this);
+    this.deliver = undefined;
+  }
+}
+
+/**
+ * The wire form of a message: a header line per field, then the frame. App ids, wire channel names and
+ * socket ids cannot contain a newline, so no escaping (and no second JSON encoding of the frame) is needed.
+ */
+export function encodeClusterMessage(message: ClusterMessage): string {
+  return `${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
+}
+
+export function decodeClusterMessage(text: string): ClusterMessage | undefined {
+  const fields: string[] = [];
+  let at = 0;
+  for (let i = 0; i < 4; i++) {
+    const end = text.indexOf('\n', at);
+    if (end < 0) return undefined;
+    fields.push(text.slice(at, end));
+    at = end + 1;
+  }
+  const [origin, appId, channel, except] = fields as [string, string, string, string];
+  return { origin, appId, channel, frame: text.slice(at), ...(except === '' ? {} : { exceptSocketId: except }) };
+}

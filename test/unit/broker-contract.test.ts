@@ -1,0 +1,67 @@
+import { nanoid } from 'nanoid';
+import t from 'tap';
+import { type Broker, type ClusterMessage, decodeClusterMessage, encodeClusterMessage, MemoryHub } from '../../src/cluster/broker.js';
+import { RedisBroker } from '../../src/cluster/redis-broker.js';
+import { createLogger } from '../../src/log.js';
+import { until } from '../helpers/ws-client.js';
+
+/** Redis runs on this machine (and .ci/run makes sure of it): the contract must hold for the real thing. */
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+type Factory = (nodeId: string, prefix: string) => Broker;
+
+const implementations: Array<[string, () => Factory]> = [
+  [
+    'memory hub',
+    () => {
+      const hubs = new Map<string, MemoryHub>();
+      return (_nodeId, prefix) => {
+        if (!hubs.has(prefix)) hubs.set(prefix, new MemoryHub());
+        return (hubs.get(prefix) as MemoryHub).broker();
+      };
+    },
+  ],
+  ['redis', () => (nodeId, prefix) => new RedisBroker(REDIS_URL, prefix, nodeId, createLogger('silent'))],
+];
+
+const message = (origin: string, n: number): ClusterMessage => ({ origin, appId: 'app', channel: `WyJ-ch_${n}==`, frame: `{"event":"e","channel":"c","data":"{\\"n\\":${n}}"}` });
+
+for (const [name, makeFactory] of implementations) {
+  t.test(`${name}: every other node receives each message once, in order; the origin never does`, async (t) => {
+    const factory = makeFactory();
+    const prefix = `test-${nanoid(8)}`;
+    const nodes = ['a', 'b', 'c'].map((id) => ({ id, broker: factory(id, prefix), got: [] as ClusterMessage[] }));
+    for (const node of nodes) await node.broker.start((m) => node.got.push(m));
+    t.teardown(() => Promise.all(nodes.map((n) => n.broker.close())));
+    const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    for (let n = 0; n < 20; n++) a.broker.publish(message('a', n));
+    b.broker.publish({ ...message('b', 99), exceptSocketId: '12.34' });
+    await until(() => b.got.length === 20 && c.got.length === 21 && a.got.length === 1, 'every delivery');
+    t.same(b.got, Array.from({ length: 20 }, (_, n) => message('a', n)), 'b got a’s messages in order');
+    t.same(c.got.at(-1), { ...message('b', 99), exceptSocketId: '12.34' }, 'the socket exclusion travels');
+    t.same(a.got, [{ ...message('b', 99), exceptSocketId: '12.34' }], 'a got only b’s');
+  });
+
+  t.test(`${name}: deployments with different prefixes do not hear each other`, async (t) => {
+    const factory = makeFactory();
+    const [first, second] = [`test-${nanoid(8)}`, `test-${nanoid(8)}`];
+    const heard = { x2: [] as ClusterMessage[], y: [] as ClusterMessage[] };
+    const x = factory('x', first);
+    const x2 = factory('x2', first);
+    const y = factory('y', second);
+    const z = factory('z', second);
+    await Promise.all([x.start(() => {}), x2.start((m) => heard.x2.push(m)), y.start((m) => heard.y.push(m)), z.start(() => {})]);
+    t.teardown(() => Promise.all([x, x2, y, z].map((b) => b.close())));
+    x.publish(message('x', 1));
+    await until(() => heard.x2.length === 1, 'the first deployment to deliver');
+    // Published after x's message was delivered: y, on the other prefix, gets this marker and nothing before it.
+    z.publish(message('z', 2));
+    await until(() => heard.y.length === 1, 'the marker');
+    t.same(heard.y, [message('z', 2)], 'nothing from the other deployment');
+  });
+}
+
+t.test('the wire form round-trips every field, frames with newlines included', async (t) => {
+  for (const m of [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }]) t.same(decodeClusterMessage(encodeClusterMessage(m)), m);
+  t.equal(decodeClusterMessage('too\nfew'), undefined);
+});
