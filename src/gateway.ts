@@ -5,7 +5,6 @@ import { PresenceRoster } from './channels/presence-roster.js';
 import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from './broadcasts/broadcast-event.js';
 import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
 import { type Broker, SingleNodeBroker } from './cluster/broker.js';
-import { RedisBroker } from './cluster/redis-broker.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
 import { HttpError, ProtocolError } from './errors.js';
 import { createApi } from './http/api.js';
@@ -80,8 +79,9 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   const config = resolveConfig(settings);
   const log = logger ?? createLogger(config.logLevel);
   const nodeId = nanoid(12);
-  const broker = givenBroker ?? (config.redis ? new RedisBroker(config.redis, config.redisPrefix, nodeId, log) : new SingleNodeBroker());
-  const clustered = !(broker instanceof SingleNodeBroker);
+  // Replaced by a RedisBroker in listen() when `redis` is set: ioredis is only loaded by nodes that use it.
+  let broker: Broker = givenBroker ?? new SingleNodeBroker();
+  let clustered = !(broker instanceof SingleNodeBroker);
   const startedAt = Date.now();
   const apps = new AppRegistry(config.apps);
   const sessions = new SessionRegistry();
@@ -226,6 +226,11 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     nodeId,
     async listen(port = config.port, host = config.host) {
       if (!isNativeUws) log.warn(FALLBACK_WARNING);
+      if (!givenBroker && config.redis) {
+        const { RedisBroker } = await import('./cluster/redis-broker.js');
+        broker = new RedisBroker(config.redis, config.redisPrefix, nodeId, log);
+        clustered = true;
+      }
       // Other nodes' publishes, delivered here as they are; the exclusion applies if that socket is ours.
       await broker.start((message) => {
         const except = message.exceptSocketId === undefined ? undefined : sessions.find(message.exceptSocketId);
