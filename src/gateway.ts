@@ -20,6 +20,9 @@ import { createFanOut } from './transport/fan-out-strategy.js';
 import { isNativeUws } from './transport/uws.js';
 import { UwsServer } from './transport/uws-server.js';
 
+/** Between the node id and the random part of a broadcast id; node ids (nanoid) never contain it. */
+const BROADCAST_ID_SEPARATOR = '.';
+
 /** How often every session is checked for liveness and backpressure; bounds how late a 4201/4101 comes. */
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -85,7 +88,15 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   const startedAt = Date.now();
   const apps = new AppRegistry(config.apps);
   const sessions = new SessionRegistry();
-  const broadcasts = new PendingBroadcasts();
+  // A broadcast id names the node waiting for its responses, so a response given on any node finds it.
+  const broadcasts = new PendingBroadcasts(() => `${nodeId}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
+
+  /** A response to broadcast `id`: counted here if it waits here, otherwise sent to the node that waits. */
+  const respond = (appId: string, id: string, channel: string, payload: string): void => {
+    if (broadcasts.respond(appId, id, channel, payload) || !clustered) return;
+    const target = id.slice(0, id.indexOf(BROADCAST_ID_SEPARATOR));
+    if (target !== '' && target !== nodeId) broker.publish({ kind: 'response', origin: nodeId, target, appId, channel, id, payload });
+  };
   const nextSocketId = socketIdGenerator();
   let draining = false;
   let drained: (() => void) | undefined;
@@ -101,7 +112,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     let frame: string | undefined;
     const once = () => (frame ??= encode());
     const local = index.publish(appId, channel, once, except);
-    if (clustered) broker.publish({ origin: nodeId, appId, channel, frame: once(), ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
+    if (clustered) broker.publish({ kind: 'publish', origin: nodeId, appId, channel, frame: once(), ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
     return local;
   };
 
@@ -152,7 +163,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
       return (await outcome).responses;
     },
     respond: (app, response) => {
-      broadcasts.respond(app.id, response.id, response.channel.wire, response.data);
+      respond(app.id, response.id, response.channel.wire, response.data);
     },
     terminateUser: (app: App, userId: string) => {
       for (const session of sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
@@ -197,6 +208,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     roster: new PresenceRoster(),
     broadcasts,
     publish: (appId, channel, encode, except) => publishFrame(appId, channel, encode, except),
+    respond,
     onSignedIn: (session, userId) => sessions.signIn(session, userId),
     onClosed: (session) => {
       sessions.remove(session);
@@ -231,8 +243,12 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
         broker = new RedisBroker(config.redis, config.redisPrefix, nodeId, log);
         clustered = true;
       }
-      // Other nodes' publishes, delivered here as they are; the exclusion applies if that socket is ours.
       await broker.start((message) => {
+        if (message.kind === 'response') {
+          if (message.target === nodeId) broadcasts.respond(message.appId, message.id, message.channel, message.payload);
+          return;
+        }
+        // Other nodes' publishes, delivered here as they are; the exclusion applies if that socket is ours.
         const except = message.exceptSocketId === undefined ? undefined : sessions.find(message.exceptSocketId);
         index.publish(message.appId, message.channel, () => message.frame, except);
       });

@@ -4,7 +4,11 @@
  * a message never comes back to its origin. Implementations only move bytes; what a message means is decided
  * above the seam, in the gateway.
  */
-export interface ClusterMessage {
+export type ClusterMessage = PublishMessage | ResponseMessage;
+
+/** A publish on a channel, for every other node's subscribers. */
+export interface PublishMessage {
+  readonly kind: 'publish';
   /** The node that published it. */
   readonly origin: string;
   readonly appId: string;
@@ -14,6 +18,19 @@ export interface ClusterMessage {
   readonly frame: string;
   /** Pusher's socket_id exclusion: that connection, on whichever node holds it, does not receive the frame. */
   readonly exceptSocketId?: string;
+}
+
+/** A response to a broadcast waiting on another node (D9): only the `target` node acts on it. */
+export interface ResponseMessage {
+  readonly kind: 'response';
+  readonly origin: string;
+  readonly target: string;
+  readonly appId: string;
+  readonly channel: string;
+  /** The broadcast id. */
+  readonly id: string;
+  /** The response payload as JSON text. */
+  readonly payload: string;
 }
 
 export interface Broker {
@@ -67,22 +84,34 @@ class MemoryBroker implements Broker {
 }
 
 /**
- * The wire form of a message: a header line per field, then the frame. App ids, wire channel names and
- * socket ids cannot contain a newline, so no escaping (and no second JSON encoding of the frame) is needed.
+ * The wire form of a message: its kind and a header line per field, then the frame or payload. Node ids, app
+ * ids, wire channel names, socket ids and broadcast ids cannot contain a newline, so no escaping (and no
+ * second JSON encoding of the frame) is needed.
  */
 export function encodeClusterMessage(message: ClusterMessage): string {
-  return `${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
+  if (message.kind === 'publish') {
+    return `publish\n${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
+  }
+  return `response\n${message.origin}\n${message.appId}\n${message.channel}\n${message.target}\n${message.id}\n${message.payload}`;
 }
 
 export function decodeClusterMessage(text: string): ClusterMessage | undefined {
+  const kind = text.slice(0, text.indexOf('\n'));
+  const headers = kind === 'publish' ? 5 : kind === 'response' ? 6 : 0;
+  if (headers === 0) return undefined;
   const fields: string[] = [];
   let at = 0;
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < headers; i++) {
     const end = text.indexOf('\n', at);
     if (end < 0) return undefined;
     fields.push(text.slice(at, end));
     at = end + 1;
   }
-  const [origin, appId, channel, except] = fields as [string, string, string, string];
-  return { origin, appId, channel, frame: text.slice(at), ...(except === '' ? {} : { exceptSocketId: except }) };
+  const rest = text.slice(at);
+  if (kind === 'publish') {
+    const [, origin, appId, channel, except] = fields as [string, string, string, string, string];
+    return { kind, origin, appId, channel, frame: rest, ...(except === '' ? {} : { exceptSocketId: except }) };
+  }
+  const [, origin, appId, channel, target, id] = fields as [string, string, string, string, string, string];
+  return { kind: 'response', origin, appId, channel, target, id, payload: rest };
 }

@@ -39,6 +39,8 @@ export interface SessionContext {
    * reaches only this node; sessions publish through this.
    */
   readonly publish: (appId: string, channel: ChannelName, encode: () => string, except?: Session) => number;
+  /** A response to a broadcast, wherever in the cluster the broadcaster waits; dropped when nobody does. */
+  readonly respond: (appId: string, id: string, channel: ChannelName, payload: string) => void;
   /** Records that the session signed in as `userId` (for terminate_connections). */
   readonly onSignedIn: (session: Session, userId: string) => void;
   /** The session has closed and left every channel (called once). */
@@ -326,7 +328,7 @@ export class Session implements Subscriber {
     const target = resolveChannel(data.channel, this.app);
     checkMayUse(this.role, target);
     this.checkJoinedIfGuarded(target, 'ResponseRejected', 'responding');
-    this.context.broadcasts.respond(this.app.id, data.id, target.wire, payloadText(data.payload, this.app));
+    this.context.respond(this.app.id, data.id, target.wire, payloadText(data.payload, this.app));
   }
 
   /** Private and presence channels prove membership by their auth: only subscribers act on them. */

@@ -162,6 +162,9 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
     roster: options.roster ?? new PresenceRoster(),
     broadcasts: options.broadcasts ?? new PendingBroadcasts(),
     publish: (appId, channel, encode, except) => index.publish(appId, channel, encode, except),
+    respond: (appId, id, channel, payload) => {
+      context.broadcasts.respond(appId, id, channel, payload);
+    },
     onSignedIn: (_session, userId) => signedIn.push(userId),
     onClosed: () => {},
     log,

@@ -8,7 +8,7 @@ import { TestClient } from '../helpers/ws-client.js';
 /** Redis runs on this machine (and .ci/run makes sure of it). */
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-t.test('three gateway processes on one Redis deliver every publish to every node, once', async (t) => {
+t.test('three gateway processes on one Redis: publishes reach every node once; broadcast responses find their broadcaster', async (t) => {
   const prefix = `test-${nanoid(8)}`; // this test's own deployment on the shared Redis
   const ports: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -37,8 +37,15 @@ t.test('three gateway processes on one Redis deliver every publish to every node
 
   await publish(three, { name: 'headline', channel: 'news', data: '{"n":2}', socket_id: atOne.socketId });
   t.same((await atThree.client.next('headline')).data, { n: 2 });
-  atThree.client.send({ event: 'broadcastt:broadcast', data: { request_id: 'q', channel: 'news', name: 'who', timeout: 0 } });
-  t.match(await atOne.client.next('who'), { channel: 'news', id: /./ }, 'a WebSocket broadcast on node 3 reaches node 1');
+  atThree.client.send({ event: 'broadcastt:broadcast', data: { request_id: 'q', channel: 'news', name: 'who', timeout: 1500 } });
+  const asked = await atOne.client.next('who');
+  t.match(asked, { channel: 'news', id: /./ }, 'a WebSocket broadcast on node 3 reaches node 1');
+  atOne.client.send({ event: 'broadcastt:response', data: { id: asked.id, channel: 'news', payload: 'from node 1' } });
+  const rest = JSON.stringify({ id: asked.id, channel: 'news', payload: 'from node 2 over REST' });
+  const responsesPath = `/apps/${DEMO_APP.id}/responses`;
+  await httpRequest(`http://127.0.0.1:${two}${responsesPath}?${signRequestQuery(DEMO_APP, 'POST', responsesPath, rest)}`, 'POST', rest);
+  const answer = await atThree.client.next((f) => f.event === 'broadcastt:broadcast_responses');
+  t.same([...answer.data.responses].sort(), ['from node 1', 'from node 2 over REST'], 'responses on other nodes reach the broadcaster’s node');
   t.notOk(atOne.client.received.some((f) => f.event === 'headline' && f.data.n === 2), 'socket_id excluded node 1’s socket');
   t.equal(atOne.client.received.filter((f) => f.event === 'headline').length, 1, 'each publish arrived once');
 });

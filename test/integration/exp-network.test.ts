@@ -72,7 +72,7 @@ t.test('a REST broadcast collects four responses, over WebSocket and over REST',
   const body = { name: 'identify', channel: { name: 'devices', consumer: true }, payload: { who: '?' } };
   const answer = signedPost(running, BROADCASTS, body, DEMO_APP, { timeout: COLLECT_MS });
   const events = await Promise.all(listeners.map((l) => l.next('identify')));
-  for (const event of events) t.match(event, { channel: wire, data: { who: '?' }, id: /^[\w-]{21}$/ });
+  for (const event of events) t.match(event, { channel: wire, data: { who: '?' }, id: /^[\w-]+\.[\w-]{21}$/ });
   const [first, second, third] = events as [Frame, Frame, Frame];
   respond(listeners[0] as TestClient, first, 1);
   respond(listeners[1] as TestClient, second, 2);

@@ -1,6 +1,6 @@
 import { nanoid } from 'nanoid';
 import t from 'tap';
-import { type Broker, type ClusterMessage, decodeClusterMessage, encodeClusterMessage, MemoryHub } from '../../src/cluster/broker.js';
+import { type Broker, type ClusterMessage, decodeClusterMessage, encodeClusterMessage, MemoryHub, type PublishMessage } from '../../src/cluster/broker.js';
 import { RedisBroker } from '../../src/cluster/redis-broker.js';
 import { createLogger } from '../../src/log.js';
 import { until } from '../helpers/ws-client.js';
@@ -24,7 +24,7 @@ const implementations: Array<[string, () => Factory]> = [
   ['redis', () => (nodeId, prefix) => new RedisBroker(REDIS_URL, prefix, nodeId, createLogger('silent'))],
 ];
 
-const message = (origin: string, n: number): ClusterMessage => ({ origin, appId: 'app', channel: `WyJ-ch_${n}==`, frame: `{"event":"e","channel":"c","data":"{\\"n\\":${n}}"}` });
+const message = (origin: string, n: number): PublishMessage => ({ kind: 'publish', origin, appId: 'app', channel: `WyJ-ch_${n}==`, frame: `{"event":"e","channel":"c","data":"{\\"n\\":${n}}"}` });
 
 for (const [name, makeFactory] of implementations) {
   t.test(`${name}: every other node receives each message once, in order; the origin never does`, async (t) => {
@@ -62,6 +62,10 @@ for (const [name, makeFactory] of implementations) {
 }
 
 t.test('the wire form round-trips every field, frames with newlines included', async (t) => {
-  for (const m of [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }]) t.same(decodeClusterMessage(encodeClusterMessage(m)), m);
-  t.equal(decodeClusterMessage('too\nfew'), undefined);
+  const response: ClusterMessage = { kind: 'response', origin: 'n3', target: 'n1', appId: 'app', channel: 'lobby', id: 'n1.abc', payload: '{"a":"x\ny"}' };
+  for (const m of [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }, response]) {
+    t.same(decodeClusterMessage(encodeClusterMessage(m)), m);
+  }
+  t.equal(decodeClusterMessage('publish\ntoo\nfew'), undefined);
+  t.equal(decodeClusterMessage('other\na\nb\nc\nd\ne\nf'), undefined);
 });
