@@ -136,6 +136,11 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     publishFrame(app.id, channel, () => encodeBroadcastEvent(name, channel, data, opened));
     return outcome;
   };
+  const terminateLocally = (appId: string, userId: string) => {
+    const app = apps.findById(appId);
+    if (!app) return;
+    for (const session of sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
+  };
   const tooManyBroadcasts = (app: App) => `app ${app.id} already has ${app.maxPendingBroadcasts} broadcasts waiting for responses`;
 
   const health = (): Health => ({
@@ -166,7 +171,8 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
       respond(app.id, response.id, response.channel.wire, response.data);
     },
     terminateUser: (app: App, userId: string) => {
-      for (const session of sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
+      terminateLocally(app.id, userId);
+      if (clustered) broker.publish({ kind: 'terminate', origin: nodeId, appId: app.id, userId });
     },
     channels: {
       channels: (appId) => index.channelsOf(appId),
@@ -248,6 +254,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
           if (message.target === nodeId) broadcasts.respond(message.appId, message.id, message.channel, message.payload);
           return;
         }
+        if (message.kind === 'terminate') return terminateLocally(message.appId, message.userId);
         // Other nodes' publishes, delivered here as they are; the exclusion applies if that socket is ours.
         const except = message.exceptSocketId === undefined ? undefined : sessions.find(message.exceptSocketId);
         index.publish(message.appId, message.channel, () => message.frame, except);

@@ -4,7 +4,7 @@
  * a message never comes back to its origin. Implementations only move bytes; what a message means is decided
  * above the seam, in the gateway.
  */
-export type ClusterMessage = PublishMessage | ResponseMessage;
+export type ClusterMessage = PublishMessage | ResponseMessage | TerminateMessage;
 
 /** A publish on a channel, for every other node's subscribers. */
 export interface PublishMessage {
@@ -83,6 +83,15 @@ class MemoryBroker implements Broker {
   }
 }
 
+/** POST /users/:id/terminate_connections: every node closes that user's sockets. */
+export interface TerminateMessage {
+  readonly kind: 'terminate';
+  readonly origin: string;
+  readonly appId: string;
+  /** Last on the wire: user ids are the app's and may hold any character. */
+  readonly userId: string;
+}
+
 /**
  * The wire form of a message: its kind and a header line per field, then the frame or payload. Node ids, app
  * ids, wire channel names, socket ids and broadcast ids cannot contain a newline, so no escaping (and no
@@ -92,12 +101,16 @@ export function encodeClusterMessage(message: ClusterMessage): string {
   if (message.kind === 'publish') {
     return `publish\n${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
   }
+  if (message.kind === 'terminate') return `terminate\n${message.origin}\n${message.appId}\n${message.userId}`;
   return `response\n${message.origin}\n${message.appId}\n${message.channel}\n${message.target}\n${message.id}\n${message.payload}`;
 }
 
+/** Lines before the free-form last field, the kind included. */
+const HEADER_LINES: Readonly<Record<string, number>> = { publish: 5, response: 6, terminate: 3 };
+
 export function decodeClusterMessage(text: string): ClusterMessage | undefined {
   const kind = text.slice(0, text.indexOf('\n'));
-  const headers = kind === 'publish' ? 5 : kind === 'response' ? 6 : 0;
+  const headers = HEADER_LINES[kind] ?? 0;
   if (headers === 0) return undefined;
   const fields: string[] = [];
   let at = 0;
@@ -108,6 +121,10 @@ export function decodeClusterMessage(text: string): ClusterMessage | undefined {
     at = end + 1;
   }
   const rest = text.slice(at);
+  if (kind === 'terminate') {
+    const [, origin, appId] = fields as [string, string, string];
+    return { kind, origin, appId, userId: rest };
+  }
   if (kind === 'publish') {
     const [, origin, appId, channel, except] = fields as [string, string, string, string, string];
     return { kind, origin, appId, channel, frame: rest, ...(except === '' ? {} : { exceptSocketId: except }) };

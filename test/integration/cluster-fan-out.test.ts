@@ -1,6 +1,8 @@
 import { nanoid } from 'nanoid';
 import t from 'tap';
+import { WsErrors } from '../../src/errors.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
+import { authenticateUser } from '../../src/protocol/channel-auth.js';
 import { runCli, waitFor } from '../helpers/cli.js';
 import { DEMO_APP, httpRequest } from '../helpers/gateway.js';
 import { TestClient } from '../helpers/ws-client.js';
@@ -47,5 +49,13 @@ t.test('three gateway processes on one Redis: publishes reach every node once; b
   const answer = await atThree.client.next((f) => f.event === 'broadcastt:broadcast_responses');
   t.same([...answer.data.responses].sort(), ['from node 1', 'from node 2 over REST'], 'responses on other nodes reach the broadcaster’s node');
   t.notOk(atOne.client.received.some((f) => f.event === 'headline' && f.data.n === 2), 'socket_id excluded node 1’s socket');
+
+  // A user signed in on node 1 is disconnected by terminate_connections sent to node 2.
+  const userData = JSON.stringify({ id: 'ann' });
+  atOne.client.send({ event: 'broadcastt:signin', data: { ...authenticateUser(DEMO_APP, atOne.socketId, userData) } });
+  await atOne.client.next('broadcastt:signin_success');
+  const terminatePath = `/apps/${DEMO_APP.id}/users/ann/terminate_connections`;
+  await httpRequest(`http://127.0.0.1:${two}${terminatePath}?${signRequestQuery(DEMO_APP, 'POST', terminatePath, '{}')}`, 'POST', '{}');
+  t.equal((await atOne.client.closed).code, WsErrors.Unauthorized.code, 'terminate_connections reaches the user’s node');
   t.equal(atOne.client.received.filter((f) => f.event === 'headline').length, 1, 'each publish arrived once');
 });

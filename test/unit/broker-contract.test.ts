@@ -63,7 +63,8 @@ for (const [name, makeFactory] of implementations) {
 
 t.test('the wire form round-trips every field, frames with newlines included', async (t) => {
   const response: ClusterMessage = { kind: 'response', origin: 'n3', target: 'n1', appId: 'app', channel: 'lobby', id: 'n1.abc', payload: '{"a":"x\ny"}' };
-  for (const m of [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }, response]) {
+  const terminate: ClusterMessage = { kind: 'terminate', origin: 'n2', appId: 'app', userId: 'user\nwith newline' };
+  for (const m of [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }, response, terminate]) {
     t.same(decodeClusterMessage(encodeClusterMessage(m)), m);
   }
   t.equal(decodeClusterMessage('publish\ntoo\nfew'), undefined);
