@@ -104,10 +104,14 @@ export class Channel {
     private readonly context: string,
   ) {}
 
-  /** Sends `name` with `payload` to every listener of the channel (this client's too) and resolves, after `timeoutMs`, to their responses. */
+  /**
+   * Sends `name` with `payload` to every listener of the channel (this client's too) and resolves, after
+   * `timeoutMs`, to their responses. Without a timeout the server's default applies (the app's
+   * broadcastTimeoutMs, 1 s unless configured).
+   */
   broadcast(name: string, payload?: unknown, timeoutMs?: number): Promise<unknown[]> {
     this.ensureRunning();
-    return this.runtime.broadcast(this.wire, name, payload, timeoutMs ?? 0);
+    return this.runtime.broadcast(this.wire, name, payload, timeoutMs);
   }
 
   /** `listen(name, cb)` for one event, `listen(cb)` for every event; resolves once subscribed. */

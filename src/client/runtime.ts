@@ -78,7 +78,7 @@ export class Runtime {
   }
 
   /** Sends a broadcast (waiting for the connection if need be) and resolves to the responses. */
-  broadcast(channel: string | { name: string; system?: boolean; consumer?: boolean }, name: string, payload: unknown, timeoutMs: number): Promise<unknown[]> {
+  broadcast(channel: string, name: string, payload: unknown, timeoutMs: number | undefined): Promise<unknown[]> {
     const requestId = `r${++this.nextRequest}`;
     return new Promise((resolve, reject) => {
       this.broadcasts.set(requestId, { resolve, reject });
@@ -145,7 +145,8 @@ export class Runtime {
     const state = this.channels.get(listener.channel);
     if (!state?.listeners.delete(listener) || state.listeners.size > 0) return;
     this.channels.delete(state.wire);
-    if (state.subscribed) this.connection.send({ event: `${this.connection.prefix}:unsubscribe`, data: { channel: state.wire } });
+    // Also while a subscription is still in flight, so the server does not keep one nobody listens to.
+    this.connection.send({ event: `${this.connection.prefix}:unsubscribe`, data: { channel: state.wire } });
   }
 
   private online(_socketId: string): void {

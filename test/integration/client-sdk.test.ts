@@ -36,6 +36,8 @@ t.test('the seed examples: listen, respond, broadcast', async (t) => {
   t.same(await exp.getChannel('my_channel').broadcast('my_event', 'bye', 100), [], 'no response when nobody answers');
   listener.cancel();
   t.same(await exp.getChannel('myChannel').broadcast('hello', {}, 100), [], 'a broadcast with no listeners resolves to []');
+  await exp.getChannel('late').listen('ask', (_, respond) => setTimeout(() => respond('after 200 ms'), 200));
+  t.same(await exp.getChannel('late').broadcast('ask'), ['after 200 ms'], 'without a timeout the server default (1 s) applies');
 });
 
 t.test('every listener gets its own copy and each respond call counts', async (t) => {
