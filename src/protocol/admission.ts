@@ -1,6 +1,8 @@
 import type { App, AppRegistry, Role } from '../apps/app-registry.js';
 import { ProtocolError } from '../errors.js';
-import type { Dialect } from './frames.js';
+import { encodeFrame, errorData } from './codec.js';
+import type { Connection } from './connection.js';
+import { type Dialect, ServerEvents } from './frames.js';
 
 /** What the transport copies out of an upgrade request before it goes away. */
 export interface UpgradeRequest {
@@ -40,3 +42,9 @@ export function dialectOf(query: string): Dialect {
   return new URLSearchParams(query).get('protocol') === '7' ? 'pusher' : 'broadcastt';
 }
 
+
+/** Reports a refusal to a connection that never became a session: the error frame, then the close (D6). */
+export function refuse(connection: Connection, dialect: Dialect, error: ProtocolError): void {
+  connection.send(encodeFrame(ServerEvents[dialect].error, errorData(error)));
+  connection.close(error.code, error.message);
+}

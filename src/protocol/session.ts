@@ -394,9 +394,3 @@ function channelRefOf(data: UnsubscribeData): ChannelRef {
 function assertNever(value: never): never {
   throw new Error(`unhandled frame ${JSON.stringify(value)}`);
 }
-
-/** Reports a refusal to a connection that never became a session (see admission.ts). */
-export function refuse(connection: Connection, dialect: Dialect, error: ProtocolError): void {
-  connection.send(encodeFrame(ServerEvents[dialect].error, errorData(error)));
-  connection.close(error.code, error.message);
-}

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { ChannelIndex } from '../../src/channels/channel-index.js';
 import { ProtocolError, SubscriptionErrors, WsErrors } from '../../src/errors.js';
 import { authenticateUser, authorizeChannel } from '../../src/protocol/channel-auth.js';
-import { refuse } from '../../src/protocol/session.js';
+import { refuse } from '../../src/protocol/admission.js';
 import { FakeConnection, makeSession } from '../helpers/fake-connection.js';
 
 const SOCKET_ID = /^\d+\.\d+$/;
