@@ -12,7 +12,7 @@ export { channelId } from '../protocol/channel-id.js';
 const BrowserWebSocket = globalThis.WebSocket as unknown as WebSocketClass | undefined;
 
 /** Starts a new client (connecting in the background) and returns it. */
-export function start(options: ClientOptions & { readonly appId?: string }): Client {
+export function start(options: ClientOptions): Client {
   return new Client(BrowserWebSocket).start(options);
 }
 

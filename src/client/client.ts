@@ -18,8 +18,6 @@ const ROOT_CONTEXT = '';
 export class Client {
   private runtime: Runtime | undefined;
   private stopped = false;
-  /** Needed to name system and consumer channels by their ID. */
-  private appId: string | undefined;
 
   /** @param defaultWebSocket supplied by the Node or browser entry point. */
   constructor(
@@ -31,13 +29,10 @@ export class Client {
   }
 
   /** Validates the options (throwing OptionsError), then connects in the background. Returns this client. */
-  start(options: ClientOptions & { readonly appId?: string }): this {
+  start(options: ClientOptions): this {
     if (this.stopped) throw new ClientStateError('this client was stopped; fork() gives a new one');
     if (this.runtime) throw new ClientStateError('this client is already started');
-    const resolved = resolveOptions(options, this.defaultWebSocket);
-    if (options.appId !== undefined && (typeof options.appId !== 'string' || options.appId === '')) throw new OptionsError('appId', 'must be the app id');
-    this.appId = options.appId;
-    this.runtime = new Runtime(resolved);
+    this.runtime = new Runtime(resolveOptions(options, this.defaultWebSocket));
     this.runtime.connection.start();
     return this;
   }
@@ -63,18 +58,17 @@ export class Client {
    */
   getChannel(name: string, flags: ChannelFlags = {}): Channel {
     const runtime = this.started();
-    if ((flags.system || flags.consumer) && this.appId === undefined) {
+    const { appId } = runtime.options;
+    if ((flags.system || flags.consumer) && appId === undefined) {
       throw new OptionsError('appId', 'system and consumer channels are named by an ID that includes the app id; pass appId to start()');
     }
-    const wire = flags.system || flags.consumer ? channelId(this.appId as string, name, flags) : name;
+    const wire = flags.system || flags.consumer ? channelId(appId as string, name, flags) : name;
     return new Channel(runtime, name, wire, this.context);
   }
 
   /** Another view of this client; everything registered through it carries `context`. */
   clone(context: string = Math.random().toString(36).slice(2)): Client {
-    const clone = new Client(this.defaultWebSocket, context, this.started());
-    clone.appId = this.appId;
-    return clone;
+    return new Client(this.defaultWebSocket, context, this.started());
   }
 
   /** Removes every listener and event handler registered with `context` (default: this client's own). */

@@ -10,7 +10,7 @@ export type { Authorization, Authorizer, ClientOptions } from './options.js';
 export { channelId } from '../protocol/channel-id.js';
 
 /** Starts a new client (connecting in the background) and returns it. */
-export function start(options: ClientOptions & { readonly appId?: string }): Client {
+export function start(options: ClientOptions): Client {
   return new Client(WebSocket as unknown as WebSocketClass).start(options);
 }
 

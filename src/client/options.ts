@@ -31,6 +31,8 @@ export interface ClientOptions {
   /** `wss` unless false. Only with `host`. */
   readonly secure?: boolean;
   readonly key: string;
+  /** The app's id: system and consumer channels are named by an ID that contains it. */
+  readonly appId?: string;
   readonly dialect?: Dialect;
   /** For private and presence channels: a function, or a URL the SDK POSTs `socket_id` and `channel_name` to. */
   readonly authorizer?: Authorizer | string;
@@ -54,6 +56,7 @@ export interface ClientOptions {
 export interface ResolvedOptions {
   readonly url: string;
   readonly key: string;
+  readonly appId: string | undefined;
   readonly dialect: Dialect;
   readonly authorizer: Authorizer | undefined;
   readonly enableNetwork: boolean;
@@ -71,8 +74,9 @@ const DEFAULTS = { queueMaxAgeMs: 60_000, queueLimit: 1000, pongTimeoutMs: 10_00
 /** Checks every option synchronously and throws an OptionsError naming the first bad one. */
 export function resolveOptions(options: ClientOptions | undefined, fallbackWebSocket: WebSocketClass | undefined): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new OptionsError('options', 'pass an object');
-  const { key, url, host, cluster, dialect = 'broadcastt', authorizer } = options;
+  const { key, appId, url, host, cluster, dialect = 'broadcastt', authorizer } = options;
   if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(key)) throw new OptionsError('key', 'give the app key (letters, digits, - and _)');
+  if (appId !== undefined && (typeof appId !== 'string' || appId === '')) throw new OptionsError('appId', 'must be the app id');
   if (url !== undefined && host !== undefined) throw new OptionsError('url', 'give url or host, not both');
   if (url === undefined && host === undefined) throw new OptionsError('url', 'give url, or host (and cluster)');
   if (url !== undefined && !/^wss?:\/\//.test(url)) throw new OptionsError('url', 'must start with ws:// or wss://');
@@ -97,6 +101,7 @@ export function resolveOptions(options: ClientOptions | undefined, fallbackWebSo
     ...numbers,
     url: `${base}${query}`,
     key,
+    appId,
     dialect,
     authorizer: typeof authorizer === 'string' ? urlAuthorizer(authorizer) : authorizer,
     enableNetwork: options.enableNetwork !== false,
