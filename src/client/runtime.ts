@@ -1,4 +1,5 @@
 import { parseChannelId } from '../protocol/channel-id.js';
+import { type ChannelType, classifyChannel } from '../protocol/channel-type.js';
 import { ServerEvents, type ServerEventNames } from '../protocol/frames.js';
 import { ConnectionManager, type InboundFrame } from './connection.js';
 import { ClientStateError, ServerError } from './errors.js';
@@ -11,7 +12,7 @@ type Handler = { readonly callback: (detail?: unknown) => void; readonly context
 /** What the runtime knows about one channel: its listeners, subscription and presence members. */
 interface ChannelState {
   readonly wire: string;
-  readonly type: 'public' | 'private' | 'presence';
+  readonly type: ChannelType;
   readonly listeners: Set<Listener>;
   subscribed: boolean;
   /** Settled when the current subscription is confirmed or refused. */
@@ -118,8 +119,7 @@ export class Runtime {
     let state = this.channels.get(wire);
     if (!state) {
       // The prefix that decides the type is on the name, which for flagged channels is inside the ID.
-      const name = parseChannelId(wire)?.name ?? wire;
-      const type = name.startsWith('presence-') ? 'presence' : name.startsWith('private-') ? 'private' : 'public';
+      const type = classifyChannel(parseChannelId(wire)?.name ?? wire);
       state = { wire, type, listeners: new Set(), subscribed: false, confirmations: [], members: new Map() };
       this.channels.set(wire, state);
     }

@@ -1,9 +1,10 @@
 import { ProtocolError } from '../errors.js';
 import { channelId, parseChannelId } from './channel-id.js';
 import type { ChannelName } from './frames.js';
+import { type ChannelType, classifyChannel } from './channel-type.js';
 import { CHANNEL_NAME_RULE } from './schemas.js';
 
-export type ChannelType = 'public' | 'private' | 'private-encrypted' | 'presence';
+export { type ChannelType, classifyChannel };
 
 /** A channel resolved from whatever the client or publisher wrote (D8). */
 export interface Channel {
@@ -18,18 +19,6 @@ export interface Channel {
 
 /** A wire name or channel ID, or a name with flags (`{name, system, consumer}`). */
 export type ChannelRef = string | { readonly name: string; readonly system?: boolean; readonly consumer?: boolean };
-
-/** Prefixes include the dash: "privatex" is a public channel. Longest prefix first. */
-const PREFIXES: ReadonlyArray<readonly [string, ChannelType]> = [
-  ['private-encrypted-', 'private-encrypted'],
-  ['private-', 'private'],
-  ['presence-', 'presence'],
-];
-
-export function classifyChannel(name: string): ChannelType {
-  for (const [prefix, type] of PREFIXES) if (name.startsWith(prefix)) return type;
-  return 'public';
-}
 
 const CHANNEL_CHARS = /^[-a-zA-Z0-9_=@,.;]+$/;
 /** Names inside a channel ID may be any text (EXP names hold ':' and spaces) except control characters. */
