@@ -109,11 +109,10 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
    * subscribers the channel has on this node.
    */
   const publishFrame = (appId: string, channel: string, encode: () => string, except?: Session, exceptSocketId = except?.socketId): number => {
-    let frame: string | undefined;
-    const once = () => (frame ??= encode());
-    const local = index.publish(appId, channel, once, except);
-    if (clustered) broker.publish({ kind: 'publish', origin: nodeId, appId, channel, frame: once(), ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
-    return local;
+    if (!clustered) return index.publish(appId, channel, encode, except);
+    const frame = encode();
+    broker.publish({ kind: 'publish', origin: nodeId, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
+    return index.publish(appId, channel, () => frame, except);
   };
 
   const deliver = (app: App, channel: string, event: string, data: string, exceptSocketId?: string): number => {
