@@ -102,9 +102,9 @@ export class TestClient {
 }
 
 /** Resolves once `condition` holds, checking after each event-loop turn; fails after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -1,0 +1,162 @@
+import type { PresenceMember } from '../channels/presence-roster.js';
+import type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster-store.js';
+
+interface NodeEntries {
+  /** Live until then; 0 until the node's first heartbeat, and again after it was removed. */
+  expiresAtMs: number;
+  /** `<appId>:<channel>` → user id → user info. */
+  readonly members: Map<string, Map<string, unknown>>;
+  /** app id → channel → subscriptions. */
+  readonly subscriptions: Map<string, Map<string, number>>;
+  connections: ReadonlyMap<string, number>;
+}
+
+/**
+ * Several nodes' stores in one process, sharing one hub: the in-memory implementation the store contract
+ * runs against beside Redis. Time comes from `now`, so tests move it by hand.
+ */
+export class MemoryStoreHub {
+  readonly nodes = new Map<string, NodeEntries>();
+
+  constructor(
+    readonly nodeTimeoutMs: number,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  store(nodeId: string): ClusterStore {
+    return new MemoryClusterStore(this, nodeId);
+  }
+
+  /** The node's entries, created (not yet live) if the hub has none. */
+  entriesOf(nodeId: string): NodeEntries {
+    let entries = this.nodes.get(nodeId);
+    if (!entries) this.nodes.set(nodeId, (entries = { expiresAtMs: 0, members: new Map(), subscriptions: new Map(), connections: new Map() }));
+    return entries;
+  }
+
+  /** Live nodes other than `self`. */
+  *others(self: string): Generator<NodeEntries> {
+    const now = this.now();
+    for (const [id, entries] of this.nodes) if (id !== self && entries.expiresAtMs > now) yield entries;
+  }
+
+  /** Whether a live node other than `self` has the user in the channel. */
+  heldElsewhere(self: string, topic: string, userId: string): boolean {
+    for (const node of this.others(self)) if (node.members.get(topic)?.has(userId)) return true;
+    return false;
+  }
+}
+
+const topicOf = (appId: string, channel: string) => `${appId}:${channel}`;
+
+class MemoryClusterStore implements ClusterStore {
+  private snapshot: () => NodeSnapshot = () => ({ members: [], subscriptions: [] });
+
+  constructor(
+    private readonly hub: MemoryStoreHub,
+    private readonly nodeId: string,
+  ) {}
+
+  private get own(): NodeEntries {
+    return this.hub.entriesOf(this.nodeId);
+  }
+
+  async start(snapshot: () => NodeSnapshot): Promise<void> {
+    this.snapshot = snapshot;
+    await this.heartbeat(new Map());
+  }
+
+  async addMember(appId: string, channel: string, member: PresenceMember, limit: number): Promise<MemberOutcome> {
+    const topic = topicOf(appId, channel);
+    const known = this.hub.heldElsewhere(this.nodeId, topic, member.userId);
+    if (!known) {
+      const users = new Set(this.own.members.get(topic)?.keys());
+      for (const node of this.hub.others(this.nodeId)) for (const id of node.members.get(topic)?.keys() ?? []) users.add(id);
+      if (!users.has(member.userId) && users.size >= limit) return 'full';
+    }
+    let users = this.own.members.get(topic);
+    if (!users) this.own.members.set(topic, (users = new Map()));
+    users.set(member.userId, member.userInfo);
+    return known ? 'known' : 'added';
+  }
+
+  async removeMember(appId: string, channel: string, userId: string): Promise<boolean> {
+    const topic = topicOf(appId, channel);
+    const users = this.own.members.get(topic);
+    users?.delete(userId);
+    if (users?.size === 0) this.own.members.delete(topic);
+    return !this.hub.heldElsewhere(this.nodeId, topic, userId);
+  }
+
+  async otherMembers(appId: string, channel: string): Promise<PresenceMember[]> {
+    const found = new Map<string, unknown>();
+    for (const node of this.hub.others(this.nodeId)) {
+      for (const [userId, userInfo] of node.members.get(topicOf(appId, channel)) ?? []) if (!found.has(userId)) found.set(userId, userInfo);
+    }
+    return [...found].map(([userId, userInfo]) => ({ userId, userInfo }));
+  }
+
+  setSubscriptions(appId: string, channel: string, count: number): void {
+    let channels = this.own.subscriptions.get(appId);
+    if (!channels) this.own.subscriptions.set(appId, (channels = new Map()));
+    if (count > 0) channels.set(channel, count);
+    else channels.delete(channel);
+  }
+
+  async otherSubscriptions(appId: string): Promise<Map<string, number>> {
+    const sums = new Map<string, number>();
+    for (const node of this.hub.others(this.nodeId)) {
+      for (const [channel, count] of node.subscriptions.get(appId) ?? []) sums.set(channel, (sums.get(channel) ?? 0) + count);
+    }
+    return sums;
+  }
+
+  async otherSubscriptionCount(appId: string, channel: string): Promise<number> {
+    let sum = 0;
+    for (const node of this.hub.others(this.nodeId)) sum += node.subscriptions.get(appId)?.get(channel) ?? 0;
+    return sum;
+  }
+
+  async heartbeat(connections: ReadonlyMap<string, number>): Promise<Heartbeat> {
+    const now = this.hub.now();
+    const own = this.own;
+    if (own.expiresAtMs === 0) this.rewrite(own);
+    own.expiresAtMs = now + this.hub.nodeTimeoutMs;
+    own.connections = new Map(connections);
+    const departed: MemberRef[] = [];
+    for (const [id, node] of this.hub.nodes) {
+      if (node.expiresAtMs > now || node.expiresAtMs === 0) continue;
+      this.hub.nodes.delete(id);
+      for (const [topic, users] of node.members) {
+        const at = topic.indexOf(':');
+        const [appId, channel] = [topic.slice(0, at), topic.slice(at + 1)];
+        for (const userId of users.keys()) {
+          if (!own.members.get(topic)?.has(userId) && !this.hub.heldElsewhere(this.nodeId, topic, userId)) departed.push({ appId, channel, userId });
+        }
+      }
+    }
+    const otherConnections = new Map<string, number>();
+    for (const node of this.hub.others(this.nodeId)) {
+      for (const [appId, count] of node.connections) otherConnections.set(appId, (otherConnections.get(appId) ?? 0) + count);
+    }
+    return { otherConnections, departed };
+  }
+
+  /** A node the hub had lost (or never had) writes everything it owns again. */
+  private rewrite(own: NodeEntries): void {
+    own.members.clear();
+    own.subscriptions.clear();
+    const { members, subscriptions } = this.snapshot();
+    for (const { appId, channel, userId, userInfo } of members) {
+      const topic = topicOf(appId, channel);
+      let users = own.members.get(topic);
+      if (!users) own.members.set(topic, (users = new Map()));
+      users.set(userId, userInfo);
+    }
+    for (const [appId, channel, count] of subscriptions) this.setSubscriptions(appId, channel, count);
+  }
+
+  async close(): Promise<void> {
+    this.hub.nodes.delete(this.nodeId);
+  }
+}

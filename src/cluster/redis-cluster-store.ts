@@ -1,0 +1,182 @@
+import { Redis, type Result } from 'ioredis';
+import type { PresenceMember } from '../channels/presence-roster.js';
+import type { Logger } from '../log.js';
+import type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster-store.js';
+import { ADD_MEMBER, HEARTBEAT, OTHER_MEMBERS, OTHER_SUBSCRIPTION_COUNT, OTHER_SUBSCRIPTIONS, REMOVE_MEMBER, RESET_NODE } from './redis-store-scripts.js';
+
+// The scripts, as ioredis adds them to its client by defineCommand: KEYS first, then ARGV.
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    addMember(nodes: string, key: string, own: string, self: string, userId: string, userInfo: string, limit: number): Result<MemberOutcome, Context>;
+    removeMember(nodes: string, key: string, own: string, self: string, userId: string, channelEmpty: '0' | '1'): Result<number, Context>;
+    otherMembers(nodes: string, key: string, self: string): Result<string[], Context>;
+    otherSubscriptions(nodes: string, key: string, self: string): Result<Array<string | number>, Context>;
+    otherSubscriptionCount(nodes: string, key: string, self: string, channel: string): Result<number, Context>;
+    heartbeat(nodes: string, connections: string, self: string, timeoutMs: number, prefix: string, ...pairs: Array<string | number>): Result<[number, string[], Array<string | number>], Context>;
+    resetNode(nodes: string, self: string, timeoutMs: number, prefix: string, mode: 'join' | 'leave'): Result<number, Context>;
+  }
+}
+
+/** Each script with its number of KEYS (redis-store-scripts.ts). */
+const SCRIPTS = {
+  addMember: [ADD_MEMBER, 3],
+  removeMember: [REMOVE_MEMBER, 3],
+  otherMembers: [OTHER_MEMBERS, 2],
+  otherSubscriptions: [OTHER_SUBSCRIPTIONS, 2],
+  otherSubscriptionCount: [OTHER_SUBSCRIPTION_COUNT, 2],
+  heartbeat: [HEARTBEAT, 2],
+  resetNode: [RESET_NODE, 1],
+} as const;
+
+/**
+ * The cluster store on Redis (key layout in redis-store-scripts.ts). Every read and every presence change is
+ * one script, so one round trip. Subscription counts are written lazily: the changes of one event-loop turn
+ * go in one pipeline, so churn costs one write per turn rather than one per subscribe.
+ *
+ * When Redis was away (or removed this node after missing heartbeats), the node's entries are written again
+ * from its own memory on reconnect: the node is the source of truth for what it owns.
+ */
+export class RedisClusterStore implements ClusterStore {
+  private readonly redis: Redis;
+  private readonly keys: { readonly nodes: string; readonly connections: string; readonly own: string };
+  private snapshot: () => NodeSnapshot = () => ({ members: [], subscriptions: [] });
+  /** Subscription counts not written yet: app id → channel → count (0: delete). */
+  private unwritten = new Map<string, Map<string, number>>();
+  private flushScheduled = false;
+  private started = false;
+
+  constructor(
+    url: string,
+    private readonly prefix: string,
+    private readonly nodeId: string,
+    private readonly nodeTimeoutMs: number,
+    private readonly log: Logger,
+  ) {
+    this.keys = { nodes: `${prefix}:nodes`, connections: `${prefix}:connections`, own: `${prefix}:node:${nodeId}:keys` };
+    // Commands fail at once while Redis is away instead of queueing: memory stays bounded, and callers fall
+    // back to what this node knows.
+    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    for (const [name, [lua, numberOfKeys]] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua, numberOfKeys });
+    this.redis.on('error', (error: Error) => this.log.warn('redis connection error', { role: 'store', error: error.message }));
+    this.redis.on('ready', () => {
+      this.log.info('redis connected', { role: 'store' });
+      if (this.started) this.rejoin('reconnected');
+    });
+  }
+
+  private presenceKey(appId: string, channel: string): string {
+    return `${this.prefix}:presence:${appId}:${channel}`;
+  }
+
+  private subscriptionsKey(appId: string): string {
+    return `${this.prefix}:subscriptions:${appId}`;
+  }
+
+  async start(snapshot: () => NodeSnapshot): Promise<void> {
+    this.snapshot = snapshot;
+    await this.redis.connect();
+    await this.rewrite();
+    this.started = true;
+  }
+
+  /** Writes everything this node owns again, replacing whatever the store had of it. */
+  private async rewrite(): Promise<void> {
+    const { members, subscriptions } = this.snapshot();
+    this.unwritten.clear();
+    const pipeline = this.redis.pipeline().resetNode(this.keys.nodes, this.nodeId, this.nodeTimeoutMs, this.prefix, 'join');
+    for (const { appId, channel, userId, userInfo } of members) {
+      const key = this.presenceKey(appId, channel);
+      pipeline.hset(key, `${this.nodeId}:${userId}`, JSON.stringify(userInfo)).sadd(this.keys.own, key);
+    }
+    for (const [appId, channel, count] of subscriptions) {
+      const key = this.subscriptionsKey(appId);
+      pipeline.hset(key, `${this.nodeId}:${channel}`, count).sadd(this.keys.own, key);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
+  }
+
+  private rejoin(why: string): void {
+    this.rewrite().then(
+      () => this.log.info('cluster state written again', { why }),
+      (error: Error) => this.log.warn('could not write the cluster state again; retried on the next reconnect or heartbeat', { why, error: error.message }),
+    );
+  }
+
+  async addMember(appId: string, channel: string, member: PresenceMember, limit: number): Promise<MemberOutcome> {
+    const key = this.presenceKey(appId, channel);
+    return this.redis.addMember(this.keys.nodes, key, this.keys.own, this.nodeId, member.userId, JSON.stringify(member.userInfo), limit);
+  }
+
+  async removeMember(appId: string, channel: string, userId: string, channelEmpty: boolean): Promise<boolean> {
+    const key = this.presenceKey(appId, channel);
+    return (await this.redis.removeMember(this.keys.nodes, key, this.keys.own, this.nodeId, userId, channelEmpty ? '1' : '0')) === 1;
+  }
+
+  async otherMembers(appId: string, channel: string): Promise<PresenceMember[]> {
+    const flat = await this.redis.otherMembers(this.keys.nodes, this.presenceKey(appId, channel), this.nodeId);
+    const members: PresenceMember[] = [];
+    for (let i = 0; i < flat.length; i += 2) members.push({ userId: flat[i] as string, userInfo: JSON.parse(flat[i + 1] as string) as unknown });
+    return members;
+  }
+
+  setSubscriptions(appId: string, channel: string, count: number): void {
+    let channels = this.unwritten.get(appId);
+    if (!channels) this.unwritten.set(appId, (channels = new Map()));
+    channels.set(channel, count);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.unwritten.size === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const [appId, channels] of this.unwritten) {
+      const key = this.subscriptionsKey(appId);
+      pipeline.sadd(this.keys.own, key);
+      for (const [channel, count] of channels) {
+        if (count > 0) pipeline.hset(key, `${this.nodeId}:${channel}`, count);
+        else pipeline.hdel(key, `${this.nodeId}:${channel}`);
+      }
+    }
+    this.unwritten = new Map();
+    // While Redis is away this fails as a whole; the reconnect writes every count again.
+    pipeline.exec().catch((error: Error) => this.log.warn('subscription counts not written', { error: error.message }));
+  }
+
+  async otherSubscriptions(appId: string): Promise<Map<string, number>> {
+    const flat = await this.redis.otherSubscriptions(this.keys.nodes, this.subscriptionsKey(appId), this.nodeId);
+    const sums = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) sums.set(String(flat[i]), Number(flat[i + 1]));
+    return sums;
+  }
+
+  async otherSubscriptionCount(appId: string, channel: string): Promise<number> {
+    return this.redis.otherSubscriptionCount(this.keys.nodes, this.subscriptionsKey(appId), this.nodeId, channel);
+  }
+
+  async heartbeat(connections: ReadonlyMap<string, number>): Promise<Heartbeat> {
+    const pairs = [...connections].flat();
+    const [isNew, flat, sums] = await this.redis.heartbeat(this.keys.nodes, this.keys.connections, this.nodeId, this.nodeTimeoutMs, this.prefix, ...pairs);
+    // Removed by the others while this node was alive (it missed heartbeats): its entries went with it.
+    if (isNew === 1) this.rejoin('this node had been taken for dead');
+    const departed: MemberRef[] = [];
+    for (let i = 0; i < flat.length; i += 3) departed.push({ appId: flat[i] as string, channel: flat[i + 1] as string, userId: flat[i + 2] as string });
+    const otherConnections = new Map<string, number>();
+    for (let i = 0; i < sums.length; i += 2) otherConnections.set(String(sums[i]), Number(sums[i + 1]));
+    return { otherConnections, departed };
+  }
+
+  async close(): Promise<void> {
+    this.started = false;
+    try {
+      if (this.redis.status === 'ready') await this.redis.resetNode(this.keys.nodes, this.nodeId, this.nodeTimeoutMs, this.prefix, 'leave');
+    } catch (error) {
+      this.log.warn('could not leave the cluster cleanly; the others remove this node after its timeout', { error: String(error) });
+    }
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The Lua scripts of the Redis cluster store. Each runs atomically in Redis, which is what makes "is this
+ * user's first socket in the cluster?" exact when two nodes ask at once. Time comes from Redis (TIME), so
+ * the nodes' clocks need not agree. Keys (P is the deployment's prefix; app ids, node ids and wire channel
+ * names cannot contain ':'):
+ *
+ *   P:nodes                       sorted set: node id → the time (ms) it expires unless it heartbeats
+ *   P:presence:<app>:<channel>    hash: "<node>:<user id>" → user info JSON
+ *   P:subscriptions:<app>         hash: "<node>:<channel>" → that node's subscription count
+ *   P:connections                 hash: "<node>:<app>" → that node's connection count
+ *   P:node:<node>:keys            set: the presence and subscription keys the node has fields in
+ *
+ * Only standalone Redis (or a Sentinel-managed primary): the scripts touch keys they find in other keys,
+ * which Redis Cluster does not allow.
+ */
+const COMMON = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- Live nodes but self, as a set.
+local function others(nodesKey, self)
+  local live = {}
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', nodesKey, '(' .. nowMs(), '+inf')) do
+    if id ~= self then live[id] = true end
+  end
+  return live
+end
+-- "<node>:<rest>" → node, rest (rest may hold ':').
+local function split(field)
+  local at = string.find(field, ':', 1, true)
+  return string.sub(field, 1, at - 1), string.sub(field, at + 1)
+end
+-- Removes every field the node owns. With a live set, reports in departed the presence members no live
+-- node has any more, as app, channel, user triples.
+local function purge(prefix, node, live, departed)
+  local presencePrefix = prefix .. ':presence:'
+  local keysKey = prefix .. ':node:' .. node .. ':keys'
+  for _, key in ipairs(redis.call('SMEMBERS', keysKey)) do
+    local isPresence = string.sub(key, 1, #presencePrefix) == presencePrefix
+    for _, field in ipairs(redis.call('HKEYS', key)) do
+      local owner, rest = split(field)
+      if owner == node then
+        redis.call('HDEL', key, field)
+        if live and isPresence then
+          local held = false
+          for other in pairs(live) do
+            if redis.call('HEXISTS', key, other .. ':' .. rest) == 1 then held = true break end
+          end
+          if not held then
+            local app, channel = split(string.sub(key, #presencePrefix + 1))
+            departed[#departed + 1] = app
+            departed[#departed + 1] = channel
+            departed[#departed + 1] = rest
+          end
+        end
+      end
+    end
+  end
+  redis.call('DEL', keysKey)
+  local connectionsKey = prefix .. ':connections'
+  for _, field in ipairs(redis.call('HKEYS', connectionsKey)) do
+    if split(field) == node then redis.call('HDEL', connectionsKey, field) end
+  end
+end
+`;
+
+/** KEYS: nodes, presence key, own keys set. ARGV: self, user id, user info, limit. → added | known | full */
+export const ADD_MEMBER = `${COMMON}
+local live = others(KEYS[1], ARGV[1])
+local users, count, known, present = {}, 0, false, false
+for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
+  local node, user = split(field)
+  if live[node] or node == ARGV[1] then
+    if user == ARGV[2] then
+      if node == ARGV[1] then present = true else known = true end
+    elseif not users[user] then
+      users[user] = true
+      count = count + 1
+    end
+  end
+end
+if not known and not present and count >= tonumber(ARGV[4]) then return 'full' end
+redis.call('HSET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[3], KEYS[2])
+if known then return 'known' end
+return 'added'
+`;
+
+/** KEYS: nodes, presence key, own keys set. ARGV: self, user id, "1" if self has no members left there. → 1 if gone from the cluster */
+export const REMOVE_MEMBER = `${COMMON}
+redis.call('HDEL', KEYS[2], ARGV[1] .. ':' .. ARGV[2])
+if ARGV[3] == '1' then redis.call('SREM', KEYS[3], KEYS[2]) end
+for node in pairs(others(KEYS[1], ARGV[1])) do
+  if redis.call('HEXISTS', KEYS[2], node .. ':' .. ARGV[2]) == 1 then return 0 end
+end
+return 1
+`;
+
+/** KEYS: nodes, presence key. ARGV: self. → user id, user info, ... of the other live nodes, each user once */
+export const OTHER_MEMBERS = `${COMMON}
+local live = others(KEYS[1], ARGV[1])
+local seen, out = {}, {}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  local node, user = split(all[i])
+  if live[node] and not seen[user] then
+    seen[user] = true
+    out[#out + 1] = user
+    out[#out + 1] = all[i + 1]
+  end
+end
+return out
+`;
+
+/** KEYS: nodes, subscriptions key. ARGV: self. → channel, count, ... summed over the other live nodes */
+export const OTHER_SUBSCRIPTIONS = `${COMMON}
+local live = others(KEYS[1], ARGV[1])
+local sums, order = {}, {}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  local node, channel = split(all[i])
+  if live[node] then
+    if not sums[channel] then
+      sums[channel] = 0
+      order[#order + 1] = channel
+    end
+    sums[channel] = sums[channel] + tonumber(all[i + 1])
+  end
+end
+local out = {}
+for _, channel in ipairs(order) do
+  out[#out + 1] = channel
+  out[#out + 1] = sums[channel]
+end
+return out
+`;
+
+/** KEYS: nodes, subscriptions key. ARGV: self, channel. → the other live nodes' subscriptions summed */
+export const OTHER_SUBSCRIPTION_COUNT = `${COMMON}
+local sum = 0
+for node in pairs(others(KEYS[1], ARGV[1])) do
+  sum = sum + (tonumber(redis.call('HGET', KEYS[2], node .. ':' .. ARGV[2])) or 0)
+end
+return sum
+`;
+
+/**
+ * KEYS: nodes, connections. ARGV: self, node timeout ms, prefix, then app, count pairs.
+ * → { 1 if self was not a live member before, departed triples, app, count pairs of the other live nodes }
+ */
+export const HEARTBEAT = `${COMMON}
+local now = nowMs()
+local isNew = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local live = others(KEYS[1], ARGV[1])
+live[ARGV[1]] = true
+local departed = {}
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  purge(ARGV[3], dead, live, departed)
+  redis.call('ZREM', KEYS[1], dead)
+end
+for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if split(field) == ARGV[1] then redis.call('HDEL', KEYS[2], field) end
+end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[1] .. ':' .. ARGV[i], ARGV[i + 1]) end
+live[ARGV[1]] = nil
+local sums, order = {}, {}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  local node, app = split(all[i])
+  if live[node] then
+    if not sums[app] then
+      sums[app] = 0
+      order[#order + 1] = app
+    end
+    sums[app] = sums[app] + tonumber(all[i + 1])
+  end
+end
+local connections = {}
+for _, app in ipairs(order) do
+  connections[#connections + 1] = app
+  connections[#connections + 1] = sums[app]
+end
+return { isNew, departed, connections }
+`;
+
+/**
+ * KEYS: nodes. ARGV: self, node timeout ms, prefix, "join" or "leave". Removes everything self owns; then
+ * "join" makes self live (its state is written again right after), "leave" takes it out of the cluster.
+ */
+export const RESET_NODE = `${COMMON}
+purge(ARGV[3], ARGV[1], nil, nil)
+if ARGV[4] == 'join' then
+  redis.call('ZADD', KEYS[1], nowMs() + tonumber(ARGV[2]), ARGV[1])
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 1
+`;

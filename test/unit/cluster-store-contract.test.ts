@@ -1,0 +1,181 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nanoid } from 'nanoid';
+import t, { type Test } from 'tap';
+import type { ClusterStore, NodeSnapshot } from '../../src/cluster/cluster-store.js';
+import { MemoryStoreHub } from '../../src/cluster/memory-cluster-store.js';
+import { RedisClusterStore } from '../../src/cluster/redis-cluster-store.js';
+import { createLogger } from '../../src/log.js';
+import { until } from '../helpers/ws-client.js';
+
+/** Redis runs on this machine (and .ci/run makes sure of it): the contract must hold for the real thing. */
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const NODE_TIMEOUT_MS = 300;
+
+interface Cluster {
+  /** A node's store, started with the given snapshot of what it owns. */
+  join(nodeId: string, snapshot?: () => NodeSnapshot): Promise<ClusterStore>;
+  /** Lets time pass: long enough, with `NODE_TIMEOUT_MS`, for a node that stopped heartbeating to expire. */
+  elapse(ms: number): Promise<void>;
+}
+
+const EMPTY: NodeSnapshot = { members: [], subscriptions: [] };
+
+const implementations: Array<[string, (t: Test) => Cluster]> = [
+  [
+    'memory hub',
+    (t) => {
+      const clock = { now: 1_000_000 };
+      const hub = new MemoryStoreHub(NODE_TIMEOUT_MS, () => clock.now);
+      return {
+        async join(nodeId, snapshot = () => EMPTY) {
+          const store = hub.store(nodeId);
+          await store.start(snapshot);
+          t.teardown(() => store.close());
+          return store;
+        },
+        async elapse(ms) {
+          clock.now += ms;
+        },
+      };
+    },
+  ],
+  [
+    'redis',
+    (t) => {
+      const prefix = `test-${nanoid(8)}`;
+      return {
+        async join(nodeId, snapshot = () => EMPTY) {
+          const store = new RedisClusterStore(REDIS_URL, prefix, nodeId, NODE_TIMEOUT_MS, createLogger('silent'));
+          await store.start(snapshot);
+          t.teardown(() => store.close());
+          return store;
+        },
+        elapse: (ms) => sleep(ms),
+      };
+    },
+  ],
+];
+
+const member = (userId: string, userInfo: unknown = { name: userId }) => ({ userId, userInfo });
+const byId = (members: Array<{ userId: string }>) => [...members].sort((x, y) => x.userId.localeCompare(y.userId));
+
+for (const [name, makeCluster] of implementations) {
+  t.test(`${name}: a user's first node adds the member, later nodes know it, the last node out removes it`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    t.equal(await a.addMember('app', 'presence-room', member('u:1'), 100), 'added');
+    t.equal(await b.addMember('app', 'presence-room', member('u:1'), 100), 'known', 'another node already has the user');
+    t.equal(await a.addMember('app', 'presence-other', member('u:1'), 100), 'added', 'channels are separate');
+    t.equal(await b.addMember('other-app', 'presence-room', member('u:1'), 100), 'added', 'apps are separate');
+    t.equal(await a.removeMember('app', 'presence-room', 'u:1', true), false, 'b still has the user');
+    t.equal(await b.removeMember('app', 'presence-room', 'u:1', true), true, 'gone from the cluster');
+    t.equal(await b.addMember('app', 'presence-room', member('u:1'), 100), 'added', 'back again: added again');
+  });
+
+  t.test(`${name}: members and subscription counts are read from the other live nodes`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b, c] = [await cluster.join('a'), await cluster.join('b'), await cluster.join('c')];
+    await a.addMember('app', 'presence-room', member('1', { name: 'Ann' }), 100);
+    await b.addMember('app', 'presence-room', member('1', { name: 'Ann' }), 100);
+    await b.addMember('app', 'presence-room', member('2', [1, 'two']), 100);
+    t.same(byId(await c.otherMembers('app', 'presence-room')), [member('1', { name: 'Ann' }), member('2', [1, 'two'])], 'each user once, with its info');
+    t.same(byId(await a.otherMembers('app', 'presence-room')), [member('1', { name: 'Ann' }), member('2', [1, 'two'])], 'b’s members');
+    t.same(await b.otherMembers('app', 'presence-room'), [member('1', { name: 'Ann' })], 'a’s members');
+    t.same(await c.otherMembers('app', 'presence-empty'), []);
+
+    a.setSubscriptions('app', 'news', 3);
+    a.setSubscriptions('app', 'sport', 1);
+    b.setSubscriptions('app', 'news', 2);
+    b.setSubscriptions('other-app', 'news', 7);
+    await until(async () => (await c.otherSubscriptionCount('app', 'news')) === 5, 'the counts to be written');
+    t.same([...(await c.otherSubscriptions('app'))].sort(), [['news', 5], ['sport', 1]]);
+    t.same([...(await a.otherSubscriptions('app'))], [['news', 2]], 'not its own');
+    t.equal(await a.otherSubscriptionCount('app', 'news'), 2);
+    a.setSubscriptions('app', 'sport', 0);
+    await until(async () => (await c.otherSubscriptions('app')).size === 1, 'sport to be gone');
+    t.equal(await c.otherSubscriptionCount('app', 'sport'), 0);
+  });
+
+  t.test(`${name}: the member limit counts distinct users over the live nodes`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b, c] = [await cluster.join('a'), await cluster.join('b'), await cluster.join('c')];
+    t.equal(await a.addMember('app', 'presence-small', member('1'), 2), 'added');
+    t.equal(await b.addMember('app', 'presence-small', member('2'), 2), 'added');
+    t.equal(await c.addMember('app', 'presence-small', member('3'), 2), 'full', 'a third user does not fit');
+    t.same(byId(await a.otherMembers('app', 'presence-small')), [member('2')], 'and was not recorded');
+    t.equal(await c.addMember('app', 'presence-small', member('1'), 2), 'known', 'a member’s further node always fits');
+  });
+
+  t.test(`${name}: heartbeats carry each node's connections to the others`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b, c] = [await cluster.join('a'), await cluster.join('b'), await cluster.join('c')];
+    await a.heartbeat(new Map([['app', 3], ['other-app', 1]]));
+    await b.heartbeat(new Map([['app', 4]]));
+    t.same([...(await c.heartbeat(new Map([['app', 100]]))).otherConnections].sort(), [['app', 7], ['other-app', 1]]);
+    await a.heartbeat(new Map([['other-app', 1]]));
+    t.same([...(await b.heartbeat(new Map())).otherConnections].sort(), [['app', 100], ['other-app', 1]], 'a’s count for app is replaced, not added');
+  });
+
+  t.test(`${name}: a node that stops heartbeating disappears within its timeout, and its members depart once`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    await a.addMember('app', 'presence-room', member('shared'), 100);
+    await b.addMember('app', 'presence-room', member('shared'), 100);
+    await b.addMember('app', 'presence-room', member('only-b'), 100);
+    await b.addMember('other-app', 'presence-x', member('b:2'), 100);
+    b.setSubscriptions('app', 'news', 2);
+    await b.heartbeat(new Map([['app', 5]]));
+    await until(async () => (await a.otherSubscriptionCount('app', 'news')) === 2, 'b’s counts');
+    t.same((await a.heartbeat(new Map())).otherConnections.get('app'), 5);
+
+    // b stops heartbeating: as if its process were killed.
+    await cluster.elapse(NODE_TIMEOUT_MS + 100);
+    t.same(await a.otherMembers('app', 'presence-room'), [], 'reads ignore it once its timeout passed');
+    t.equal(await a.otherSubscriptionCount('app', 'news'), 0);
+    const beat = await a.heartbeat(new Map());
+    t.same(beat.otherConnections, new Map());
+    t.same(
+      [...beat.departed].sort((x, y) => x.userId.localeCompare(y.userId)),
+      [
+        { appId: 'other-app', channel: 'presence-x', userId: 'b:2' },
+        { appId: 'app', channel: 'presence-room', userId: 'only-b' },
+      ],
+      'users only b had; not the one a still has',
+    );
+    t.same((await a.heartbeat(new Map())).departed, [], 'reported once');
+    t.equal(await a.removeMember('app', 'presence-room', 'shared', true), true, 'a was the last with "shared"');
+  });
+
+  t.test(`${name}: a node taken for dead writes its state again when it heartbeats`, async (t) => {
+    const cluster = makeCluster(t);
+    const mine: NodeSnapshot = { members: [{ appId: 'app', channel: 'presence-room', userId: '9', userInfo: { back: true } }], subscriptions: [['app', 'presence-room', 1]] };
+    const a = await cluster.join('a');
+    const b = await cluster.join('b', () => mine);
+    await b.addMember('app', 'presence-room', member('9', { back: true }), 100);
+    await cluster.elapse(NODE_TIMEOUT_MS + 100);
+    t.equal((await a.heartbeat(new Map())).departed.length, 1, 'b was removed');
+    await b.heartbeat(new Map());
+    await until(async () => (await a.otherMembers('app', 'presence-room')).length === 1 && (await a.otherSubscriptionCount('app', 'presence-room')) === 1, 'b’s state to return');
+    t.same(await a.otherMembers('app', 'presence-room'), [member('9', { back: true })]);
+  });
+
+  t.test(`${name}: a node that leaves takes its entries with it at once`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    await b.addMember('app', 'presence-room', member('1'), 100);
+    b.setSubscriptions('app', 'news', 1);
+    await until(async () => (await a.otherSubscriptionCount('app', 'news')) === 1, 'b’s count');
+    await b.close();
+    t.same(await a.otherMembers('app', 'presence-room'), []);
+    t.equal(await a.otherSubscriptionCount('app', 'news'), 0);
+  });
+
+  t.test(`${name}: deployments with different prefixes (or hubs) do not see each other`, async (t) => {
+    const [first, second] = [makeCluster(t), makeCluster(t)];
+    const a = await first.join('a');
+    const b = await second.join('b');
+    await b.addMember('app', 'presence-room', member('1'), 100);
+    t.equal(await a.addMember('app', 'presence-room', member('1'), 100), 'added');
+    t.same(await a.otherMembers('app', 'presence-room'), []);
+  });
+}
