@@ -19,6 +19,8 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
   readonly redis: string;
   readonly redisPrefix: string;
+  readonly redisHeartbeatMs: number;
+  readonly redisNodeTimeoutMs: number;
   readonly apps: readonly App[];
 }
 
@@ -41,6 +43,10 @@ export function resolveConfig(options: GatewayOptions = {}, source = 'config'): 
   const resolved = config as unknown as GatewayConfig;
   if (resolved.maxFrameBytes < resolved.maxMessageBytes) {
     throw new ConfigError(`${source}: config.maxFrameBytes must be at least config.maxMessageBytes`);
+  }
+  // One late heartbeat must not make the others take a live node for dead.
+  if (resolved.redisNodeTimeoutMs < 2 * resolved.redisHeartbeatMs) {
+    throw new ConfigError(`${source}: config.redisNodeTimeoutMs must be at least twice config.redisHeartbeatMs`);
   }
   return resolved;
 }

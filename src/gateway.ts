@@ -1,10 +1,12 @@
 import { nanoid } from 'nanoid';
 import { type App, AppRegistry } from './apps/app-registry.js';
 import { ChannelIndex } from './channels/channel-index.js';
-import { PresenceRoster } from './channels/presence-roster.js';
+import { PresenceChannels } from './channels/presence-channels.js';
 import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from './broadcasts/broadcast-event.js';
 import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
-import { type Broker, SingleNodeBroker } from './cluster/broker.js';
+import type { Broker, ClusterMessage } from './cluster/broker.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import type { ClusterStore } from './cluster/cluster-store.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
 import { HttpError, ProtocolError } from './errors.js';
 import { createApi } from './http/api.js';
@@ -73,18 +75,19 @@ export const FALLBACK_WARNING =
 
 export interface GatewayDependencies {
   readonly logger?: Logger;
-  /** The cross-node seam; by default a RedisBroker when `redis` is set, else a single node. */
+  /** Cross-node pub/sub; by default a RedisBroker when `redis` is set, else none (a single node). */
   readonly broker?: Broker;
+  /** Cluster-wide presence, occupancy and connection counts; by default on Redis when `redis` is set. */
+  readonly store?: ClusterStore;
 }
 
 export function createGateway(options: GatewayOptions & GatewayDependencies = {}): Gateway {
-  const { logger, broker: givenBroker, ...settings } = options;
+  const { logger, broker: givenBroker, store: givenStore, ...settings } = options;
   const config = resolveConfig(settings);
   const log = logger ?? createLogger(config.logLevel);
   const nodeId = nanoid(12);
-  // Replaced by a RedisBroker in listen() when `redis` is set: ioredis is only loaded by nodes that use it.
-  let broker: Broker = givenBroker ?? new SingleNodeBroker();
-  let clustered = !(broker instanceof SingleNodeBroker);
+  // Replaced in listen() by what the configuration asks for: ioredis is only loaded by nodes that use it.
+  let cluster = ClusterNode.single(nodeId, config, log);
   const startedAt = Date.now();
   const apps = new AppRegistry(config.apps);
   const sessions = new SessionRegistry();
@@ -93,9 +96,9 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
 
   /** A response to broadcast `id`: counted here if it waits here, otherwise sent to the node that waits. */
   const respond = (appId: string, id: string, channel: string, payload: string): void => {
-    if (broadcasts.respond(appId, id, channel, payload) || !clustered) return;
+    if (broadcasts.respond(appId, id, channel, payload) || !cluster.isClustered) return;
     const target = id.slice(0, id.indexOf(BROADCAST_ID_SEPARATOR));
-    if (target !== '' && target !== nodeId) broker.publish({ kind: 'response', origin: nodeId, target, appId, channel, id, payload });
+    if (target !== '' && target !== nodeId) cluster.broker.publish({ kind: 'response', origin: nodeId, target, appId, channel, id, payload });
   };
   const nextSocketId = socketIdGenerator();
   let draining = false;
@@ -109,9 +112,9 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
    * subscribers the channel has on this node.
    */
   const publishFrame = (appId: string, channel: string, encode: () => string, except?: Session, exceptSocketId = except?.socketId): number => {
-    if (!clustered) return index.publish(appId, channel, encode, except);
+    if (!cluster.isClustered) return index.publish(appId, channel, encode, except);
     const frame = encode();
-    broker.publish({ kind: 'publish', origin: nodeId, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
+    cluster.broker.publish({ kind: 'publish', origin: nodeId, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
     return index.publish(appId, channel, () => frame, except);
   };
 
@@ -139,6 +142,32 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     const app = apps.findById(appId);
     if (!app) return;
     for (const session of sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
+  };
+  /** Another node's message. */
+  const receive = (message: ClusterMessage): void => {
+    switch (message.kind) {
+      case 'response':
+        if (message.target === nodeId) broadcasts.respond(message.appId, message.id, message.channel, message.payload);
+        return;
+      case 'terminate':
+        return terminateLocally(message.appId, message.userId);
+      case 'member':
+        return presence.notifyLocal({ appId: message.appId, channel: message.channel, kind: message.event, data: message.data });
+      case 'publish': {
+        // Delivered here as it is; the exclusion applies if that socket is ours.
+        const except = message.exceptSocketId === undefined ? undefined : sessions.find(message.exceptSocketId);
+        index.publish(message.appId, message.channel, () => message.frame, except);
+        return;
+      }
+    }
+  };
+  /** A cluster-wide read for REST: while the store cannot be reached, a 503 rather than this node's part alone. */
+  const readCluster = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      throw new HttpError('ClusterUnavailable', `the cluster store cannot be read: ${String(error)}`);
+    }
   };
   const tooManyBroadcasts = (app: App) => `app ${app.id} already has ${app.maxPendingBroadcasts} broadcasts waiting for responses`;
 
@@ -171,12 +200,16 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     },
     terminateUser: (app: App, userId: string) => {
       terminateLocally(app.id, userId);
-      if (clustered) broker.publish({ kind: 'terminate', origin: nodeId, appId: app.id, userId });
+      if (cluster.isClustered) cluster.broker.publish({ kind: 'terminate', origin: nodeId, appId: app.id, userId });
     },
     channels: {
-      channels: (appId) => index.channelsOf(appId),
-      subscriptionCount: (appId, channel) => index.subscriberCount(appId, channel),
-      userIds: (appId, channel) => context.roster.snapshot(ChannelIndex.topic(appId, channel)).ids,
+      channels: async (appId) => {
+        const counts = await readCluster(() => cluster.store.otherSubscriptions(appId));
+        for (const [channel, here] of index.channelsOf(appId)) counts.set(channel, (counts.get(channel) ?? 0) + here);
+        return counts;
+      },
+      subscriptionCount: async (appId, channel) => index.subscriberCount(appId, channel) + (await readCluster(() => cluster.store.otherSubscriptionCount(appId, channel))),
+      userIds: async (appId, channel) => (await readCluster(() => presence.members(appId, channel))).map((m) => m.userId),
     },
   });
 
@@ -185,7 +218,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
       openSocket: (connection, request) => {
         const admission = draining
           ? { dialect: dialectOf(request.query), error: new ProtocolError('ServerRestarting') }
-          : admit(request, apps, (app) => sessions.countFor(app));
+          : admit(request, apps, (app) => sessions.countFor(app) + cluster.connectionsElsewhere(app.id));
         if (admission.error) {
           refuse(connection, admission.dialect, admission.error);
           return undefined;
@@ -207,10 +240,16 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   );
 
   // Sessions, REST and publish() are only called once listening, so they may refer to what follows.
-  const index = new ChannelIndex(createFanOut(transport.app));
+  const index = new ChannelIndex(createFanOut(transport.app), (appId, channel, count) => cluster.store.setSubscriptions(appId, channel, count));
+  const presence = new PresenceChannels(
+    index,
+    () => cluster.store,
+    ({ appId, channel, kind, data }) => cluster.broker.publish({ kind: 'member', origin: nodeId, appId, channel, event: kind, data }),
+    log,
+  );
   const context: SessionContext = {
     index,
-    roster: new PresenceRoster(),
+    presence,
     broadcasts,
     publish: (appId, channel, encode, except) => publishFrame(appId, channel, encode, except),
     respond,
@@ -243,20 +282,12 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     nodeId,
     async listen(port = config.port, host = config.host) {
       if (!isNativeUws) log.warn(FALLBACK_WARNING);
-      if (!givenBroker && config.redis) {
-        const { RedisBroker } = await import('./cluster/redis-broker.js');
-        broker = new RedisBroker(config.redis, config.redisPrefix, nodeId, log);
-        clustered = true;
-      }
-      await broker.start((message) => {
-        if (message.kind === 'response') {
-          if (message.target === nodeId) broadcasts.respond(message.appId, message.id, message.channel, message.payload);
-          return;
-        }
-        if (message.kind === 'terminate') return terminateLocally(message.appId, message.userId);
-        // Other nodes' publishes, delivered here as they are; the exclusion applies if that socket is ours.
-        const except = message.exceptSocketId === undefined ? undefined : sessions.find(message.exceptSocketId);
-        index.publish(message.appId, message.channel, () => message.frame, except);
+      cluster = await ClusterNode.create(nodeId, config, log, { broker: givenBroker, store: givenStore });
+      await cluster.start({
+        deliver: receive,
+        snapshot: () => ({ members: presence.own(), subscriptions: index.counts() }),
+        connections: () => sessions.perAppCounts,
+        departed: (members) => presence.departed(members),
       });
       const bound = await transport.listen(host, port);
       sweepTimer ??= setInterval(sweep, SWEEP_INTERVAL_MS).unref();
@@ -287,7 +318,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
           if (sweepTimer) clearInterval(sweepTimer);
           for (const session of sessions) session.connection.terminate();
           log.info('closed', { nodeId });
-          void broker.close().then(resolve);
+          void cluster.close().then(resolve);
         };
         const deadline = setTimeout(finish, config.shutdownTimeoutMs);
         drained = finish;

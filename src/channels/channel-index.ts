@@ -15,9 +15,13 @@ export type LeaveResult = 'last' | 'left' | 'absent';
 export class ChannelIndex {
   private readonly byTopic = new Map<string, Set<Subscriber>>();
 
-  constructor(private readonly fanOut: FanOut) {}
+  constructor(
+    private readonly fanOut: FanOut,
+    /** Told every channel's new subscriber count (0 when it emptied), for the cluster's occupancy. */
+    private readonly onCount: (appId: string, channel: string, subscribers: number) => void = () => {},
+  ) {}
 
-  /** The topic of an app's channel. Channel names cannot contain ':', so topics never collide. */
+  /** The topic of an app's channel. App ids and wire channel names cannot contain ':', so topics never collide. */
   static topic(appId: string, channel: string): string {
     return `${appId}:${channel}`;
   }
@@ -29,9 +33,11 @@ export class ChannelIndex {
     this.fanOut.join(topic, subscriber);
     if (set) {
       set.add(subscriber);
+      this.onCount(appId, channel, set.size);
       return 'joined';
     }
     this.byTopic.set(topic, new Set([subscriber]));
+    this.onCount(appId, channel, 1);
     return 'first';
   }
 
@@ -40,6 +46,7 @@ export class ChannelIndex {
     const set = this.byTopic.get(topic);
     if (!set?.delete(subscriber)) return 'absent';
     this.fanOut.leave(topic, subscriber);
+    this.onCount(appId, channel, set.size);
     if (set.size > 0) return 'left';
     this.byTopic.delete(topic);
     return 'last';
@@ -54,6 +61,14 @@ export class ChannelIndex {
   *channelsOf(appId: string): Generator<[channel: string, subscribers: number]> {
     const prefix = ChannelIndex.topic(appId, '');
     for (const [topic, set] of this.byTopic) if (topic.startsWith(prefix)) yield [topic.slice(prefix.length), set.size];
+  }
+
+  /** Every occupied channel of every app, with its subscriber count. */
+  *counts(): Generator<[appId: string, channel: string, subscribers: number]> {
+    for (const [topic, set] of this.byTopic) {
+      const at = topic.indexOf(':');
+      yield [topic.slice(0, at), topic.slice(at + 1), set.size];
+    }
   }
 
   subscriberCount(appId: string, channel: string): number {

@@ -4,7 +4,7 @@
  * a message never comes back to its origin. Implementations only move bytes; what a message means is decided
  * above the seam, in the gateway.
  */
-export type ClusterMessage = PublishMessage | ResponseMessage | TerminateMessage;
+export type ClusterMessage = PublishMessage | ResponseMessage | TerminateMessage | MemberMessage;
 
 /** A publish on a channel, for every other node's subscribers. */
 export interface PublishMessage {
@@ -93,6 +93,20 @@ export interface TerminateMessage {
 }
 
 /**
+ * member_added / member_removed decided on the origin node (a user's first or last socket in the cluster).
+ * It travels as data rather than as a frame because every node encodes it in each of its clients' dialects.
+ */
+export interface MemberMessage {
+  readonly kind: 'member';
+  readonly origin: string;
+  readonly appId: string;
+  readonly channel: string;
+  readonly event: 'memberAdded' | 'memberRemoved';
+  /** The event's data as JSON text. */
+  readonly data: string;
+}
+
+/**
  * The wire form of a message: its kind and a header line per field, then the frame or payload. Node ids, app
  * ids, wire channel names, socket ids and broadcast ids cannot contain a newline, so no escaping (and no
  * second JSON encoding of the frame) is needed.
@@ -102,11 +116,12 @@ export function encodeClusterMessage(message: ClusterMessage): string {
     return `publish\n${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
   }
   if (message.kind === 'terminate') return `terminate\n${message.origin}\n${message.appId}\n${message.userId}`;
+  if (message.kind === 'member') return `member\n${message.origin}\n${message.appId}\n${message.channel}\n${message.event}\n${message.data}`;
   return `response\n${message.origin}\n${message.appId}\n${message.channel}\n${message.target}\n${message.id}\n${message.payload}`;
 }
 
 /** Lines before the free-form last field, the kind included. */
-const HEADER_LINES: Readonly<Record<string, number>> = { publish: 5, response: 6, terminate: 3 };
+const HEADER_LINES: Readonly<Record<string, number>> = { publish: 5, response: 6, terminate: 3, member: 5 };
 
 export function decodeClusterMessage(text: string): ClusterMessage | undefined {
   const kind = text.slice(0, text.indexOf('\n'));
@@ -124,6 +139,11 @@ export function decodeClusterMessage(text: string): ClusterMessage | undefined {
   if (kind === 'terminate') {
     const [, origin, appId] = fields as [string, string, string];
     return { kind, origin, appId, userId: rest };
+  }
+  if (kind === 'member') {
+    const [, origin, appId, channel, event] = fields as [string, string, string, string, string];
+    if (event !== 'memberAdded' && event !== 'memberRemoved') return undefined;
+    return { kind, origin, appId, channel, event, data: rest };
   }
   if (kind === 'publish') {
     const [, origin, appId, channel, except] = fields as [string, string, string, string, string];

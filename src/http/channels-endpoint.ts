@@ -4,13 +4,13 @@ import { type Channel, resolveChannel } from '../protocol/channel-name.js';
 import { type ApiResponse, json } from './api-types.js';
 import { asHttp } from './request-body.js';
 
-/** What the channel queries read: this node's channel index and presence roster. */
+/** What the channel queries read: the whole cluster's channels and presence members. */
 export interface ChannelState {
   /** Occupied channels of the app with their subscription counts. */
-  channels(appId: string): Iterable<[channel: string, subscriptions: number]>;
-  subscriptionCount(appId: string, channel: string): number;
+  channels(appId: string): Promise<Iterable<[channel: string, subscriptions: number]>>;
+  subscriptionCount(appId: string, channel: string): Promise<number>;
   /** Distinct users of a presence channel. */
-  userIds(appId: string, channel: string): string[];
+  userIds(appId: string, channel: string): Promise<string[]>;
 }
 
 const ATTRIBUTES = new Set(['user_count', 'subscription_count']);
@@ -28,21 +28,22 @@ function infoOf(query: URLSearchParams): Set<string> {
  * GET /channels: occupied channels, optionally filtered by prefix. `info=user_count` only makes sense for
  * presence channels, so (as in Pusher) it requires `filter_by_prefix` to start with `presence-`.
  */
-export function listChannels(state: ChannelState, app: App, query: URLSearchParams): ApiResponse {
+export async function listChannels(state: ChannelState, app: App, query: URLSearchParams): Promise<ApiResponse> {
   const prefix = query.get('filter_by_prefix') ?? '';
   const info = infoOf(query);
   if (info.has('user_count') && !prefix.startsWith('presence-')) {
     throw new HttpError('BadRequest', 'info=user_count needs filter_by_prefix=presence-');
   }
-  const channels: Record<string, Record<string, number>> = {};
-  for (const [channel, subscriptions] of state.channels(app.id)) {
-    if (!channel.startsWith(prefix)) continue;
-    const attributes: Record<string, number> = {};
-    if (info.has('user_count')) attributes.user_count = state.userIds(app.id, channel).length;
-    if (info.has('subscription_count')) attributes.subscription_count = subscriptions;
-    channels[channel] = attributes;
-  }
-  return json(200, { channels });
+  const listed = [...(await state.channels(app.id))].filter(([channel]) => channel.startsWith(prefix));
+  const entries = await Promise.all(
+    listed.map(async ([channel, subscriptions]) => {
+      const attributes: Record<string, number> = {};
+      if (info.has('user_count')) attributes.user_count = (await state.userIds(app.id, channel)).length;
+      if (info.has('subscription_count')) attributes.subscription_count = subscriptions;
+      return [channel, attributes] as const;
+    }),
+  );
+  return json(200, { channels: Object.fromEntries(entries) });
 }
 
 /** The channel named in a path: a plain name or a channel ID (URL-safe, as `/` cannot appear in a path segment). */
@@ -51,21 +52,21 @@ function channelInPath(app: App, name: string): Channel {
 }
 
 /** GET /channels/:name and /channel/:name: `{occupied}` plus the requested counts. */
-export function channelInfo(state: ChannelState, app: App, name: string, query: URLSearchParams): ApiResponse {
+export async function channelInfo(state: ChannelState, app: App, name: string, query: URLSearchParams): Promise<ApiResponse> {
   const info = infoOf(query);
   const { wire: channel, type } = channelInPath(app, name);
   const isPresence = type === 'presence';
   if (info.has('user_count') && !isPresence) throw new HttpError('BadRequest', 'info=user_count is only for presence channels');
-  const subscriptions = state.subscriptionCount(app.id, channel);
+  const subscriptions = await state.subscriptionCount(app.id, channel);
   const body: Record<string, unknown> = { occupied: subscriptions > 0 };
-  if (info.has('user_count')) body.user_count = state.userIds(app.id, channel).length;
+  if (info.has('user_count')) body.user_count = (await state.userIds(app.id, channel)).length;
   if (info.has('subscription_count')) body.subscription_count = subscriptions;
   return json(200, body);
 }
 
 /** GET /channels/:name/users: the presence channel's users. */
-export function channelUsers(state: ChannelState, app: App, name: string): ApiResponse {
+export async function channelUsers(state: ChannelState, app: App, name: string): Promise<ApiResponse> {
   const { wire: channel, type } = channelInPath(app, name);
   if (type !== 'presence') throw new HttpError('BadRequest', 'users are only listed for presence channels');
-  return json(200, { users: state.userIds(app.id, channel).map((id) => ({ id })) });
+  return json(200, { users: (await state.userIds(app.id, channel)).map((id) => ({ id })) });
 }

@@ -50,6 +50,11 @@ export class SessionRegistry {
     return this.bySocketId.get(socketId);
   }
 
+  /** Connections per app id (apps with none are absent). */
+  get perAppCounts(): ReadonlyMap<string, number> {
+    return this.perApp;
+  }
+
   countFor(app: App): number {
     return this.perApp.get(app.id) ?? 0;
   }

@@ -1,8 +1,9 @@
 import type { App, Role } from '../apps/app-registry.js';
 import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from '../broadcasts/broadcast-event.js';
 import type { BroadcastOutcome, PendingBroadcasts } from '../broadcasts/pending-broadcasts.js';
-import { ChannelIndex } from '../channels/channel-index.js';
-import type { PresenceMember, PresenceRoster } from '../channels/presence-roster.js';
+import type { ChannelIndex } from '../channels/channel-index.js';
+import type { PresenceChannels } from '../channels/presence-channels.js';
+import type { PresenceMember, PresenceSnapshot } from '../channels/presence-roster.js';
 import type { Subscriber } from '../channels/fan-out.js';
 import { ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -31,7 +32,7 @@ import {
 /** What every session of a gateway shares. Times are in milliseconds from `now()`. */
 export interface SessionContext {
   readonly index: ChannelIndex;
-  readonly roster: PresenceRoster;
+  readonly presence: PresenceChannels;
   /** Broadcasts collecting responses, of every session and of REST (D9). */
   readonly broadcasts: PendingBroadcasts;
   /**
@@ -72,6 +73,8 @@ export class Session implements Subscriber {
   // broadcast, and idle connections are what a node holds most of (see bench S3).
   /** The user this socket is in each of its presence channels as. */
   private presence: Map<ChannelName, string> | undefined;
+  /** Presence channels waiting for the cluster to admit the user, each with a token for this attempt. */
+  private joining: Map<ChannelName, object> | undefined;
   private clientEventBudget: RateWindow | undefined;
   private broadcastBudget: RateWindow | undefined;
   /** Ids of this session's broadcasts still collecting responses, released if the connection goes. */
@@ -181,6 +184,7 @@ export class Session implements Subscriber {
   private leaveAllChannels(): void {
     const channels = this.joined;
     this.joined = NO_CHANNELS;
+    this.joining = undefined;
     for (const channel of channels) this.leave(channel);
   }
 
@@ -267,23 +271,59 @@ export class Session implements Subscriber {
     if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth, isPresence ? channelData : undefined)) {
       throw new SubscriptionError('AuthError', channel, auth ? `invalid signature for ${channel}` : `${channel} needs "auth"`);
     }
-    const member = isPresence ? parsePresenceMember(channel, channelData ?? '', this.app.maxPresenceUserInfoBytes) : undefined;
+    if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app.maxPresenceUserInfoBytes));
     if (!this.joined.includes(channel)) {
-      if (this.joined.length >= this.app.maxChannelsPerConnection) {
-        throw new ProtocolError('TooManyChannels', `at most ${this.app.maxChannelsPerConnection} per connection`);
-      }
-      if (member) this.checkRoomFor(channel, member);
+      this.checkRoomForChannel();
       this.context.index.subscribe(this.app.id, channel, this);
       this.joined = this.joined.concat(channel);
-      if (member) this.joinPresence(channel, member);
     }
-    const topic = ChannelIndex.topic(this.app.id, channel);
-    const roster = this.presence?.has(channel) ? JSON.stringify({ presence: this.context.roster.snapshot(topic) }) : undefined;
-    this.connection.send(encodeFrame(this.names().subscriptionSucceeded, roster, channel));
+    this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
+  }
+
+  private checkRoomForChannel(): void {
+    if (this.joined.length + (this.joining?.size ?? 0) >= this.app.maxChannelsPerConnection) {
+      throw new ProtocolError('TooManyChannels', `at most ${this.app.maxChannelsPerConnection} per connection`);
+    }
+  }
+
+  /**
+   * A presence subscription completes once the cluster has admitted the user (PresenceChannels.join): only
+   * then does the socket join the channel, so it never sees its own member_added. A repeated subscribe is
+   * answered with the roster again, or ignored while the first one waits.
+   */
+  private joinPresence(channel: ChannelName, member: PresenceMember): void {
+    if (this.joining?.has(channel)) return;
+    const { presence } = this.context;
+    if (this.joined.includes(channel)) {
+      void presence.snapshot(this.app.id, channel).then((roster) => this.sendRoster(channel, roster));
+      return;
+    }
+    this.checkRoomForChannel();
+    const attempt = {};
+    (this.joining ??= new Map()).set(channel, attempt);
+    void presence.join(this.app, channel, member).then((roster) => {
+      const isWanted = this.joining?.get(channel) === attempt;
+      if (isWanted) this.joining?.delete(channel);
+      if (!roster) {
+        if (isWanted) this.report(new SubscriptionError('MemberLimitReached', channel, `at most ${this.app.maxPresenceMembers} members`));
+        return;
+      }
+      // Unsubscribed, evicted or closed while waiting: the admission is undone.
+      if (!isWanted) return presence.leave(this.app.id, channel, member.userId);
+      this.context.index.subscribe(this.app.id, channel, this);
+      this.joined = this.joined.concat(channel);
+      (this.presence ??= new Map()).set(channel, member.userId);
+      this.sendRoster(channel, roster);
+    });
+  }
+
+  private sendRoster(channel: ChannelName, roster: PresenceSnapshot): void {
+    this.connection.send(encodeFrame(this.names().subscriptionSucceeded, JSON.stringify({ presence: roster }), channel));
   }
 
   private unsubscribe(data: UnsubscribeData): void {
     const { wire } = resolveChannel(channelRefOf(data), this.app);
+    this.joining?.delete(wire);
     const at = this.joined.indexOf(wire);
     if (at < 0) return;
     this.joined = this.joined.slice(0, at).concat(this.joined.slice(at + 1));
@@ -343,37 +383,7 @@ export class Session implements Subscriber {
     const userId = this.presence?.get(channel);
     if (userId === undefined) return;
     this.presence?.delete(channel);
-    if (this.context.roster.leave(ChannelIndex.topic(this.app.id, channel), userId) === 'last') {
-      this.notifyMembers(channel, 'memberRemoved', JSON.stringify({ user_id: userId }));
-    }
-  }
-
-  private checkRoomFor(channel: ChannelName, member: PresenceMember): void {
-    const topic = ChannelIndex.topic(this.app.id, channel);
-    const { roster } = this.context;
-    if (!roster.has(topic, member.userId) && roster.memberCount(topic) >= this.app.maxPresenceMembers) {
-      throw new SubscriptionError('MemberLimitReached', channel, `at most ${this.app.maxPresenceMembers} members`);
-    }
-  }
-
-  /** member_added goes to the others only on a user's first socket in the channel. */
-  private joinPresence(channel: ChannelName, member: PresenceMember): void {
-    (this.presence ??= new Map()).set(channel, member.userId);
-    if (this.context.roster.join(ChannelIndex.topic(this.app.id, channel), member) === 'first') {
-      this.notifyMembers(channel, 'memberAdded', JSON.stringify({ user_id: member.userId, user_info: member.userInfo }));
-    }
-  }
-
-  /**
-   * Sends a presence event to every other member, encoded once per dialect. Not the publish hot path:
-   * it runs on joins and leaves only.
-   */
-  private notifyMembers(channel: ChannelName, kind: 'memberAdded' | 'memberRemoved', data: string): void {
-    const frames: Partial<Record<Dialect, string>> = {};
-    for (const member of this.context.index.members(this.app.id, channel)) {
-      if (member === this) continue;
-      member.connection.send((frames[member.dialect] ??= encodeFrame(ServerEvents[member.dialect][kind], data, channel)));
-    }
+    this.context.presence.leave(this.app.id, channel, userId);
   }
 
   private report(error: unknown): void {

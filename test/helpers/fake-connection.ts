@@ -1,7 +1,8 @@
 import type { App, Role } from '../../src/apps/app-registry.js';
 import { ChannelIndex } from '../../src/channels/channel-index.js';
 import { LoopFanOut } from '../../src/channels/fan-out.js';
-import { PresenceRoster } from '../../src/channels/presence-roster.js';
+import { PresenceChannels } from '../../src/channels/presence-channels.js';
+import { type ClusterStore, SingleNodeStore } from '../../src/cluster/cluster-store.js';
 import { PendingBroadcasts } from '../../src/broadcasts/pending-broadcasts.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
@@ -100,6 +101,11 @@ export function recordingLogger(): Logger & { readonly lines: Array<{ level: str
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/** Lets promises settle: presence subscriptions complete asynchronously, once the cluster store answers. */
+export function settled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A clock tests move by hand. */
 export interface FakeClock {
   now: number;
@@ -114,8 +120,10 @@ export interface SessionOptions {
   readonly socketId?: string;
   /** Reuse an index, e.g. to put several sessions in one. */
   readonly index?: ChannelIndex;
-  /** Reuse a roster together with the index, for presence across sessions. */
-  readonly roster?: PresenceRoster;
+  /** Reuse presence together with the index, for presence across sessions. */
+  readonly presence?: PresenceChannels;
+  /** The cluster store new presence is built on (a single node's by default). */
+  readonly store?: ClusterStore;
   /** Reuse pending broadcasts, for broadcasts and responses across sessions. */
   readonly broadcasts?: PendingBroadcasts;
   /** The credential the connection was made with: the app key (trusted) or a consumer key. */
@@ -157,9 +165,10 @@ export function makeSession(options: SessionOptions = {}): SessionFixture {
   const clock = options.clock ?? { now: 1_000_000 };
   const index = options.index ?? new ChannelIndex(new LoopFanOut());
   const log = recordingLogger();
+  const store = options.store ?? new SingleNodeStore();
   const context: SessionContext = {
     index,
-    roster: options.roster ?? new PresenceRoster(),
+    presence: options.presence ?? new PresenceChannels(index, () => store, () => {}, log),
     broadcasts: options.broadcasts ?? new PendingBroadcasts(),
     publish: (appId, channel, encode, except) => index.publish(appId, channel, encode, except),
     respond: (appId, id, channel, payload) => {

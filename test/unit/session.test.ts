@@ -3,7 +3,7 @@ import { ChannelIndex } from '../../src/channels/channel-index.js';
 import { ProtocolError, SubscriptionErrors, WsErrors } from '../../src/errors.js';
 import { authenticateUser, authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { refuse } from '../../src/protocol/admission.js';
-import { FakeConnection, makeSession } from '../helpers/fake-connection.js';
+import { FakeConnection, makeSession, settled } from '../helpers/fake-connection.js';
 
 const SOCKET_ID = /^\d+\.\d+$/;
 
@@ -303,13 +303,15 @@ t.test('presence channels refuse bad channel_data, forged auth and full rooms wi
 t.test('presence: members, member_added on a user\'s first socket only, member_removed on the last', async (t) => {
   const first = makeSession({ socketId: '1.1' });
   const { index, app } = first;
-  const roster = first.context.roster;
-  const alsoIn = (socketId: string, dialect: 'broadcastt' | 'pusher' = 'broadcastt') => makeSession({ socketId, dialect, index, roster });
+  const presence = first.context.presence;
+  const alsoIn = (socketId: string, dialect: 'broadcastt' | 'pusher' = 'broadcastt') => makeSession({ socketId, dialect, index, presence });
   const channel = 'presence-room';
-  const join = (s: ReturnType<typeof makeSession>, channelData: string) =>
+  const join = async (s: ReturnType<typeof makeSession>, channelData: string) => {
     s.send({ event: `${s.session.dialect}:subscribe`, data: { channel, ...authorizeChannel(app, s.session.socketId, channel, channelData) } });
+    await settled();
+  };
 
-  join(first, '{"user_id":7,"user_info":{"name":"Ann"}}');
+  await join(first, '{"user_id":7,"user_info":{"name":"Ann"}}');
   t.match(first.connection.last(), {
     event: 'broadcastt_internal:subscription_succeeded',
     channel,
@@ -317,18 +319,20 @@ t.test('presence: members, member_added on a user\'s first socket only, member_r
   }, 'numeric user_id becomes a string');
 
   const watcher = alsoIn('1.2', 'pusher');
-  join(watcher, '{"user_id":"8"}');
+  await join(watcher, '{"user_id":"8"}');
   t.match(watcher.connection.last().data, { presence: { ids: ['7', '8'], count: 2 } });
   t.match(first.connection.last(), { event: 'broadcastt_internal:member_added', channel, data: { user_id: '8', user_info: {} } });
 
   const annAgain = alsoIn('1.3');
-  join(annAgain, '{"user_id":7,"user_info":{"name":"Ann"}}');
+  await join(annAgain, '{"user_id":7,"user_info":{"name":"Ann"}}');
   t.match(annAgain.connection.last().data, { presence: { count: 2 } }, 'the same user is one member');
   t.equal(watcher.connection.decoded().filter((f) => f.event === 'pusher_internal:member_added').length, 0, 'no member_added for a second socket');
 
   first.send({ event: 'broadcastt:unsubscribe', data: { channel } });
+  await settled();
   t.equal(watcher.connection.decoded().filter((f) => f.event === 'pusher_internal:member_removed').length, 0, 'Ann still has a socket');
   annAgain.session.close();
+  await settled();
   t.match(watcher.connection.last(), { event: 'pusher_internal:member_removed', channel, data: { user_id: '7' } }, 'in the watcher\'s dialect');
 });
 
@@ -485,16 +489,18 @@ t.test('refuse() sends the error in the requested dialect, then closes with its 
 t.test('presence: a full channel refuses new users but not more sockets of a member', async (t) => {
   const first = makeSession({ socketId: '1.1', app: { maxPresenceMembers: 1 } });
   const { index, app } = first;
-  const roster = first.context.roster;
+  const presence = first.context.presence;
   const channel = 'presence-small';
-  const join = (s: ReturnType<typeof makeSession>, userId: string) =>
+  const join = async (s: ReturnType<typeof makeSession>, userId: string) => {
     s.send({ event: 'broadcastt:subscribe', data: { channel, ...authorizeChannel(app, s.session.socketId, channel, `{"user_id":"${userId}"}`) } });
-  join(first, 'a');
-  const stranger = makeSession({ socketId: '1.2', app: { maxPresenceMembers: 1 }, index, roster });
-  join(stranger, 'b');
+    await settled();
+  };
+  await join(first, 'a');
+  const stranger = makeSession({ socketId: '1.2', app: { maxPresenceMembers: 1 }, index, presence });
+  await join(stranger, 'b');
   t.match(stranger.connection.last(), { event: 'broadcastt:subscription_error', data: { type: 'MemberLimitReached', status: SubscriptionErrors.MemberLimitReached.status } });
-  const sameUser = makeSession({ socketId: '1.3', app: { maxPresenceMembers: 1 }, index, roster });
-  join(sameUser, 'a');
+  const sameUser = makeSession({ socketId: '1.3', app: { maxPresenceMembers: 1 }, index, presence });
+  await join(sameUser, 'a');
   t.match(sameUser.connection.last(), { event: 'broadcastt_internal:subscription_succeeded', data: { presence: { count: 1 } } });
 });
 
@@ -502,12 +508,13 @@ t.test('client events: relayed to the other subscribers of private and presence 
   const appOptions = { clientEvents: true, maxClientEventsPerSecond: 2, maxEventDataBytes: 64 };
   const sender = makeSession({ socketId: '1.1', app: appOptions });
   const { index, app, clock } = sender;
-  const roster = sender.context.roster;
-  const receiver = makeSession({ socketId: '1.2', app: appOptions, index, roster, dialect: 'pusher' });
+  const presence = sender.context.presence;
+  const receiver = makeSession({ socketId: '1.2', app: appOptions, index, presence, dialect: 'pusher' });
   for (const s of [sender, receiver]) {
     s.send({ event: 'pusher:subscribe', data: { channel: 'private-chat', ...authorizeChannel(app, s.session.socketId, 'private-chat') } });
     s.send({ event: 'pusher:subscribe', data: { channel: 'presence-room', ...authorizeChannel(app, s.session.socketId, 'presence-room', `{"user_id":"${s.session.socketId}"}`) } });
   }
+  await settled();
   const before = sender.connection.decoded().length;
 
   sender.send({ event: 'client-typing', channel: 'private-chat', data: { on: true } });

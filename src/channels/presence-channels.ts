@@ -1,0 +1,131 @@
+import type { App } from '../apps/app-registry.js';
+import type { ClusterStore, MemberRef } from '../cluster/cluster-store.js';
+import type { Logger } from '../log.js';
+import { encodeFrame } from '../protocol/codec.js';
+import { type Dialect, ServerEvents } from '../protocol/frames.js';
+import { ChannelIndex } from './channel-index.js';
+import { type PresenceMember, PresenceRoster, type PresenceSnapshot, snapshotOf } from './presence-roster.js';
+
+/** member_added or member_removed on one channel, its data JSON text the same in every dialect. */
+export interface MemberEvent {
+  readonly appId: string;
+  readonly channel: string;
+  readonly kind: 'memberAdded' | 'memberRemoved';
+  readonly data: string;
+}
+
+/**
+ * Presence across the cluster (Pusher semantics): member_added goes out on a user's first socket in a
+ * channel anywhere in the cluster, member_removed on its last. This node's sockets are counted in its
+ * roster; only a user's first and last socket here ask the cluster store, which says whether another node
+ * has the user. While the store is unreachable, this node decides alone (and says so in the log): local
+ * presence keeps working, and the store gets this node's state again once it is back.
+ */
+export class PresenceChannels {
+  private readonly roster = new PresenceRoster();
+  private storeFailing = false;
+
+  constructor(
+    private readonly index: ChannelIndex,
+    private readonly store: () => ClusterStore,
+    /** Sends a member event to the other nodes, which pass it to notifyLocal. */
+    private readonly announce: (event: MemberEvent) => void,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Adds a socket of `member`, once the cluster admits the user; resolves to the roster to send in
+   * subscription_succeeded, or undefined when the channel is full. The caller adds the socket to the channel
+   * only then, so it never receives its own member_added; if it no longer wants the channel by then, it
+   * must still call leave.
+   */
+  async join(app: App, channel: string, member: PresenceMember): Promise<PresenceSnapshot | undefined> {
+    const topic = ChannelIndex.topic(app.id, channel);
+    if (!this.roster.has(topic, member.userId) && this.roster.memberCount(topic) >= app.maxPresenceMembers) return undefined;
+    const { entry, first } = this.roster.join(app.id, channel, topic, member);
+    if (first) {
+      entry.admission = this.admit(app, channel, member).then((outcome) => {
+        if (outcome === 'full') {
+          this.roster.drop(topic, member.userId);
+          return false;
+        }
+        entry.isAdmitted = true;
+        if (outcome === 'added') this.publish({ appId: app.id, channel, kind: 'memberAdded', data: JSON.stringify({ user_id: member.userId, user_info: member.userInfo }) });
+        return true;
+      });
+    }
+    if (!(await entry.admission)) return undefined;
+    return snapshotOf(await this.membersOrLocal(app.id, channel));
+  }
+
+  /** Removes an admitted socket of the user. */
+  leave(appId: string, channel: string, userId: string): void {
+    const topic = ChannelIndex.topic(appId, channel);
+    if (this.roster.leave(topic, userId) !== 'last') return;
+    const removal = this.store().removeMember(appId, channel, userId, this.roster.memberCount(topic) === 0);
+    void this.orAlone(removal, true).then((gone) => {
+      if (gone) this.publish({ appId, channel, kind: 'memberRemoved', data: JSON.stringify({ user_id: userId }) });
+    });
+  }
+
+  /** The channel's members in the whole cluster; rejects when the cluster store cannot be read. */
+  async members(appId: string, channel: string): Promise<PresenceMember[]> {
+    const here = this.roster.members(ChannelIndex.topic(appId, channel));
+    const elsewhere = await this.store().otherMembers(appId, channel);
+    const ids = new Set(here.map((m) => m.userId));
+    return here.concat(elsewhere.filter((m) => !ids.has(m.userId)));
+  }
+
+  /** The roster for a socket that (re)subscribed; this node's alone if the store cannot be read. */
+  async snapshot(appId: string, channel: string): Promise<PresenceSnapshot> {
+    return snapshotOf(await this.membersOrLocal(appId, channel));
+  }
+
+  /** Members that left the cluster with a node that died: member_removed for each. */
+  departed(members: readonly MemberRef[]): void {
+    for (const { appId, channel, userId } of members) this.publish({ appId, channel, kind: 'memberRemoved', data: JSON.stringify({ user_id: userId }) });
+  }
+
+  /** This node's admitted members, for writing its state to the cluster store again. */
+  own(): Iterable<MemberRef & { readonly userInfo: unknown }> {
+    return this.roster.all();
+  }
+
+  /**
+   * Sends a member event to this node's subscribers of the channel, encoded once per dialect. Not the
+   * publish hot path: it runs on joins and leaves only.
+   */
+  notifyLocal({ appId, channel, kind, data }: MemberEvent): void {
+    const frames: Partial<Record<Dialect, string>> = {};
+    for (const member of this.index.members(appId, channel)) {
+      member.connection.send((frames[member.dialect] ??= encodeFrame(ServerEvents[member.dialect][kind], data, channel)));
+    }
+  }
+
+  private publish(event: MemberEvent): void {
+    this.notifyLocal(event);
+    this.announce(event);
+  }
+
+  private admit(app: App, channel: string, member: PresenceMember) {
+    return this.orAlone(this.store().addMember(app.id, channel, member, app.maxPresenceMembers), 'added' as const);
+  }
+
+  private async membersOrLocal(appId: string, channel: string): Promise<PresenceMember[]> {
+    return this.orAlone(this.members(appId, channel), this.roster.members(ChannelIndex.topic(appId, channel)));
+  }
+
+  /** The store's answer, or what this node decides alone while the store cannot be reached. */
+  private async orAlone<T>(answer: Promise<T>, alone: T): Promise<T> {
+    try {
+      const value = await answer;
+      if (this.storeFailing) this.log.info('cluster store reachable again; presence is cluster-wide again');
+      this.storeFailing = false;
+      return value;
+    } catch (error) {
+      if (!this.storeFailing) this.log.warn('cluster store unreachable; presence is decided on this node alone', { error: String(error) });
+      this.storeFailing = true;
+      return alone;
+    }
+  }
+}
