@@ -47,13 +47,13 @@ export function httpRequest(url: string, method = 'GET', body = ''): Promise<{ s
 }
 
 /** GETs a REST path with query parameters, signed for the demo app. */
-export function signedGet(running: Running, path: string, params: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export function signedGet(running: Pick<Running, 'http'>, path: string, params: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   return httpRequest(`${running.http}${path}?${signRequestQuery(DEMO_APP, 'GET', path, '', params)}`);
 }
 
 /** POSTs a body to a REST path of the running gateway, signed for `app` as the server libraries sign it. */
 export function signedPost(
-  running: Running,
+  running: Pick<Running, 'http'>,
   path: string,
   body: unknown,
   app: { key: string; secret: string } = DEMO_APP,

@@ -1,26 +1,14 @@
-import { nanoid } from 'nanoid';
 import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
-import { signRequestQuery } from '../../src/http/request-signature.js';
 import { authenticateUser } from '../../src/protocol/channel-auth.js';
-import { runCli, waitFor } from '../helpers/cli.js';
-import { DEMO_APP, httpRequest } from '../helpers/gateway.js';
+import { type GatewayProcess, startNodes } from '../helpers/cluster.js';
+import { DEMO_APP, signedPost } from '../helpers/gateway.js';
 import { TestClient } from '../helpers/ws-client.js';
 
-/** Redis runs on this machine (and .ci/run makes sure of it). */
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 t.test('three gateway processes on one Redis: publishes reach every node once; broadcast responses find their broadcaster', async (t) => {
-  const prefix = `test-${nanoid(8)}`; // this test's own deployment on the shared Redis
-  const ports: string[] = [];
-  for (let i = 0; i < 3; i++) {
-    const node = runCli(['--port', '0', '--host', '127.0.0.1', '--redis', REDIS_URL, '--redis-prefix', prefix, '--log-level', 'warn']);
-    t.teardown(() => node.kill('SIGKILL'));
-    ports.push((await waitFor(node.stdout, /listening on 127\.0\.0\.1:(\d+)/))[1] as string);
-  }
-  const [one, two, three] = ports as [string, string, string];
-  const connect = async (port: string) => {
-    const { client, socketId } = await TestClient.established(`ws://127.0.0.1:${port}/app/${DEMO_APP.key}`);
+  const [one, two, three] = (await startNodes(t, 3)) as [GatewayProcess, GatewayProcess, GatewayProcess];
+  const connect = async (node: GatewayProcess) => {
+    const { client, socketId } = await TestClient.established(node.wsUrl());
     t.teardown(() => client.close());
     client.send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
     await client.next('broadcastt_internal:subscription_succeeded');
@@ -28,11 +16,7 @@ t.test('three gateway processes on one Redis: publishes reach every node once; b
   };
   const atOne = await connect(one);
   const atThree = await connect(three);
-  const publish = (port: string, body: Record<string, unknown>) => {
-    const path = `/apps/${DEMO_APP.id}/events`;
-    const text = JSON.stringify(body);
-    return httpRequest(`http://127.0.0.1:${port}${path}?${signRequestQuery(DEMO_APP, 'POST', path, text)}`, 'POST', text);
-  };
+  const publish = (node: GatewayProcess, body: Record<string, unknown>) => signedPost(node, `/apps/${DEMO_APP.id}/events`, body);
 
   t.equal((await publish(two, { name: 'headline', channel: 'news', data: '{"n":1}' })).status, 200);
   for (const { client } of [atOne, atThree]) t.same((await client.next('headline')).data, { n: 1 }, 'a publish on node 2 reaches nodes 1 and 3');
@@ -43,9 +27,7 @@ t.test('three gateway processes on one Redis: publishes reach every node once; b
   const asked = await atOne.client.next('who');
   t.match(asked, { channel: 'news', id: /./ }, 'a WebSocket broadcast on node 3 reaches node 1');
   atOne.client.send({ event: 'broadcastt:response', data: { id: asked.id, channel: 'news', payload: 'from node 1' } });
-  const rest = JSON.stringify({ id: asked.id, channel: 'news', payload: 'from node 2 over REST' });
-  const responsesPath = `/apps/${DEMO_APP.id}/responses`;
-  await httpRequest(`http://127.0.0.1:${two}${responsesPath}?${signRequestQuery(DEMO_APP, 'POST', responsesPath, rest)}`, 'POST', rest);
+  await signedPost(two, `/apps/${DEMO_APP.id}/responses`, { id: asked.id, channel: 'news', payload: 'from node 2 over REST' });
   const answer = await atThree.client.next((f) => f.event === 'broadcastt:broadcast_responses');
   t.same([...answer.data.responses].sort(), ['from node 1', 'from node 2 over REST'], 'responses on other nodes reach the broadcaster’s node');
   t.notOk(atOne.client.received.some((f) => f.event === 'headline' && f.data.n === 2), 'socket_id excluded node 1’s socket');
@@ -54,8 +36,7 @@ t.test('three gateway processes on one Redis: publishes reach every node once; b
   const userData = JSON.stringify({ id: 'ann' });
   atOne.client.send({ event: 'broadcastt:signin', data: { ...authenticateUser(DEMO_APP, atOne.socketId, userData) } });
   await atOne.client.next('broadcastt:signin_success');
-  const terminatePath = `/apps/${DEMO_APP.id}/users/ann/terminate_connections`;
-  await httpRequest(`http://127.0.0.1:${two}${terminatePath}?${signRequestQuery(DEMO_APP, 'POST', terminatePath, '{}')}`, 'POST', '{}');
+  await signedPost(two, `/apps/${DEMO_APP.id}/users/ann/terminate_connections`, {});
   t.equal((await atOne.client.closed).code, WsErrors.Unauthorized.code, 'terminate_connections reaches the user’s node');
   t.equal(atOne.client.received.filter((f) => f.event === 'headline').length, 1, 'each publish arrived once');
 });

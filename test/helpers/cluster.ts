@@ -1,0 +1,63 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { nanoid } from 'nanoid';
+import type { Test } from 'tap';
+import { authorizeChannel } from '../../src/protocol/channel-auth.js';
+import { portOutsideEphemeralRange, runCli, waitFor } from './cli.js';
+import { DEMO_APP } from './gateway.js';
+import { TestClient } from './ws-client.js';
+
+/** Redis runs on this machine (and .ci/run makes sure of it). */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A gateway process of a test cluster, as users run it: the CLI with --redis. */
+export interface GatewayProcess {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly http: string;
+  wsUrl(query?: string): string;
+}
+
+/**
+ * `count` gateway processes joined by Redis under a prefix of their own (so tests sharing one Redis never
+ * hear each other), killed when the test ends.
+ */
+export async function startNodes(t: Test, count: number, args: string[] = [], redisUrl = REDIS_URL): Promise<GatewayProcess[]> {
+  const prefix = `test-${nanoid(8)}`;
+  const nodes: GatewayProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = runCli(['--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--redis-prefix', prefix, '--log-level', 'warn', ...args]);
+    t.teardown(() => node.kill('SIGKILL'));
+    const port = (await waitFor(node.stdout, /listening on 127\.0\.0\.1:(\d+)/))[1] as string;
+    nodes.push({ process: node, http: `http://127.0.0.1:${port}`, wsUrl: (query = '') => `ws://127.0.0.1:${port}/app/${DEMO_APP.key}${query}` });
+  }
+  return nodes;
+}
+
+/** A client in a presence channel as `userId`, once the subscription succeeded. */
+export async function presenceMember(t: Test, node: GatewayProcess, channel: string, userId: string, dialect: 'broadcastt' | 'pusher' = 'broadcastt') {
+  const { client, socketId } = await TestClient.established(node.wsUrl(dialect === 'pusher' ? '?protocol=7' : ''));
+  t.teardown(() => client.close());
+  client.send({ event: `${dialect}:subscribe`, data: { channel, ...authorizeChannel(DEMO_APP, socketId, channel, JSON.stringify({ user_id: userId, user_info: { name: userId } })) } });
+  const succeeded = await client.next(`${dialect}_internal:subscription_succeeded`);
+  return { client, socketId, roster: succeeded.data.presence as { ids: string[]; count: number } };
+}
+
+/** A Redis server of the test's own, on a free port, that the test can stop and start again. */
+export async function startRedis(t: Test): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
+  const port = await portOutsideEphemeralRange();
+  let server: ChildProcessWithoutNullStreams | undefined;
+  const start = async () => {
+    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    await waitFor(server.stdout, /Ready to accept connections/);
+  };
+  const stop = async () => {
+    const stopping = server;
+    if (!stopping || stopping.exitCode !== null) return;
+    await new Promise((resolve) => {
+      stopping.once('exit', resolve);
+      stopping.kill('SIGKILL');
+    });
+  };
+  t.teardown(stop);
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, stop, start };
+}
