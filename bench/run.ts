@@ -1,7 +1,8 @@
 // The benchmark harness: `npm run bench` (a short run) or `npm run bench -- --full` (longer, three
 // interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run.
 // Every scenario gets a fresh server and fresh client processes on loopback.
-// Prints a Markdown table with ratios to the bare uWebSockets.js ceiling and writes bench/results/.
+// Prints a Markdown table with ratios to the bare uWebSockets.js ceiling and writes bench/results/:
+// {quick,full}-latest for a complete run, and a name carrying the scenarios for a narrowed one.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { isNativeUws } from '../src/transport/uws.js';
@@ -149,7 +150,11 @@ console.log(table);
 
 const dir = new URL('../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
+// A narrowed run is named after its scenarios (full-S1-S7-latest), plus "-some-variants" when --variants
+// narrowed it too, so it never replaces the complete run the README quotes.
+const narrowed = `${only ? `-${only.join('-')}` : ''}${onlyVariants ? '-some-variants' : ''}`;
+const name = `${full ? 'full' : 'quick'}${narrowed}-latest`;
 const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, ratios, runs: results }, null, 2);
-writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.json`, dir), json);
-writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.md`, dir), `${table}\n`);
-console.log(`written: bench/results/${full ? 'full' : 'quick'}-latest.{md,json}`);
+writeFileSync(new URL(`${name}.json`, dir), json);
+writeFileSync(new URL(`${name}.md`, dir), `${table}\n`);
+console.log(`written: bench/results/${name}.{md,json}`);
