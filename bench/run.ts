@@ -137,6 +137,7 @@ const HEADLINE: Record<string, keyof Metrics | undefined> = {
   S3: 'rssPerConnKB',
   S4: 'p99Ms',
   S5: 'connectsPerSec',
+  S7: 'deliveredPerSec',
 };
 
 /**

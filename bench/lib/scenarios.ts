@@ -286,4 +286,12 @@ export const SCENARIOS: readonly Scenario[] = [
       return { p50Ms: late(50), p95Ms: late(95), p99Ms: late(99), lost: missing, rssMB: rssBytes(run.server.pid) / 2 ** 20 };
     },
   },
+  {
+    id: 'S7',
+    title: 'fan-out across two nodes through Redis: S1 with 500 subscribers on each node, published on the first',
+    publishes: true,
+    nodes: 2,
+    baseline: 'S1',
+    run: oneChannelAtMaxRate(1000),
+  },
 ];
