@@ -1,15 +1,19 @@
 // The benchmark harness: `npm run bench` (a short run) or `npm run bench -- --full` (longer, three
 // interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run.
-// Every scenario gets a fresh server and fresh client processes on loopback.
-// Prints a Markdown table with ratios to the bare uWebSockets.js ceiling and writes bench/results/.
+// Every scenario gets fresh servers (one, or a cluster of gateway nodes joined through Redis) and fresh client
+// processes on loopback. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
+// baseline scenario) and writes bench/results/: {quick,full}-latest for a complete run, and a name carrying
+// the scenarios for a narrowed one, so that it never replaces the committed complete run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { isNativeUws } from '../src/transport/uws.js';
-import { ClientPool, startServer } from './lib/processes.js';
+import { REDIS_URL, redisReachable, startNodes, stopNodes } from './lib/cluster.js';
+import { ClientPool } from './lib/processes.js';
 import { inProcess, overHttp } from './lib/publishers.js';
 import { RELIABILITY } from './lib/reliability-scenarios.js';
-import { type Metrics, SCENARIOS } from './lib/scenarios.js';
+import { type Metrics, SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { median } from './lib/stats.js';
+import { BENCH_APP } from './servers/control.js';
 
 interface Variant {
   readonly name: string;
@@ -46,32 +50,48 @@ const machine = `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} × ${os.cpus().l
 const header = `machine: ${machine}; node ${process.version}; uWebSockets.js native: ${isNativeUws}; ${full ? 'full' : 'quick'} run, ${rounds} round(s)`;
 console.log(`# ${header}\n`);
 
-const scenarios = [...SCENARIOS, ...RELIABILITY].filter((s) => !only || only.includes(s.id));
+/** The variants a scenario runs on, after --variants. */
+function variantsOf(scenario: Scenario): readonly Variant[] {
+  const nodes = scenario.nodes ?? 1;
+  return (
+    scenario.variants
+      ? VARIANTS.filter((v) => scenario.variants?.includes(v.name))
+      : scenario.publishes
+        ? VARIANTS
+        : VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.server === v.server) === i)
+  )
+    .filter((v) => nodes === 1 || v.server === 'gateway') // the ceiling and the ws baseline have no cluster
+    .filter((v) => !onlyVariants || onlyVariants.includes(v.name));
+}
+
+const wsUrl = (port: number) => `ws://127.0.0.1:${port}/app/${BENCH_APP.key}`;
+
+const selected = [...SCENARIOS, ...RELIABILITY].filter((s) => !only || only.includes(s.id));
+// Multi-node scenarios need Redis; without it they are skipped and say so, and the rest of the run goes on.
+const clustered = selected.filter((s) => (s.nodes ?? 1) > 1);
+const redisUp = clustered.length > 0 && (await redisReachable());
+const skipped = redisUp ? [] : clustered.map((s) => `${s.id} skipped: it joins ${s.nodes} gateway nodes through Redis, which does not answer at ${REDIS_URL} (set BENCH_REDIS_URL).`);
+const scenarios = selected.filter((s) => (s.nodes ?? 1) === 1 || redisUp);
+for (const line of skipped) console.log(line);
 const results: Record<string, Record<string, Metrics[]>> = {};
 
 for (let round = 1; round <= rounds; round++) {
   for (const scenario of scenarios) {
     // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
-    const variants = (
-      scenario.variants
-        ? VARIANTS.filter((v) => scenario.variants?.includes(v.name))
-        : scenario.publishes
-          ? VARIANTS
-          : VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.server === v.server) === i)
-    ).filter((v) => !onlyVariants || onlyVariants.includes(v.name));
-    for (const variant of variants) {
-      const server = await startServer(variant.server, scenario.env);
+    for (const variant of variantsOf(scenario)) {
+      const servers = await startNodes(variant.server, scenario.nodes ?? 1, scenario.env);
+      const server = servers[0] as (typeof servers)[number];
       const clients = await ClientPool.start(CLIENT_PROCESSES);
       const publisher = variant.publish === 'http' ? overHttp(server.port) : inProcess(server);
       try {
-        const url = `ws://127.0.0.1:${server.port}/app/bench-key`;
-        const metrics = await scenario.run({ server, clients, publisher, url, full });
+        const urls = servers.map((s) => wsUrl(s.port));
+        const metrics = await scenario.run({ server, servers, clients, publisher, url: wsUrl(server.port), urls, full });
         ((results[scenario.id] ??= {})[variant.name] ??= []).push(metrics);
         console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
       } finally {
         publisher.close();
         await clients.stop();
-        await server.stop();
+        await stopNodes(servers);
       }
     }
   }
@@ -95,6 +115,8 @@ const COLUMNS: ReadonlyArray<[keyof Metrics, string, (v: number) => string]> = [
   ['p99Ms', 'p99 ms', (v) => v.toFixed(2)],
   ['lost', 'lost', (v) => String(Math.round(v))],
   ['serverCpuPct', 'server CPU %', (v) => v.toFixed(0)],
+  ['otherNodesCpuPct', 'of it, receiving nodes CPU %', (v) => v.toFixed(0)],
+  ['clientCpuPct', 'client CPU %', (v) => v.toFixed(0)],
   ['serverCpuUsPerMsg', 'server µs/msg', (v) => v.toFixed(2)],
   ['rssMB', 'RSS MB', (v) => v.toFixed(1)],
   ['rssPerConnKB', 'RSS/conn KB', (v) => v.toFixed(2)],
@@ -109,7 +131,14 @@ const COLUMNS: ReadonlyArray<[keyof Metrics, string, (v: number) => string]> = [
 ];
 
 /** The headline ratio of a scenario: throughput, latency, memory per connection or connect rate. */
-const HEADLINE: Record<string, keyof Metrics | undefined> = { S1: 'deliveredPerSec', S2: 'deliveredPerSec', S3: 'rssPerConnKB', S4: 'p99Ms', S5: 'connectsPerSec' };
+const HEADLINE: Record<string, keyof Metrics | undefined> = {
+  S1: 'deliveredPerSec',
+  S2: 'deliveredPerSec',
+  S3: 'rssPerConnKB',
+  S4: 'p99Ms',
+  S5: 'connectsPerSec',
+  S7: 'deliveredPerSec',
+};
 
 /**
  * The ratio to the ceiling: the median over rounds of each round's ratio. Variants run interleaved, so a
@@ -122,21 +151,23 @@ function pairedRatio(runs: readonly Metrics[], ceilingRuns: readonly Metrics[], 
 
 const summary: Record<string, Record<string, Metrics>> = {};
 const ratios: Record<string, Record<string, number>> = {};
-const lines: string[] = [`_${header}_`, ''];
+const lines: string[] = [`_${header}_`, '', ...skipped.flatMap((line) => [line, ''])];
 for (const scenario of scenarios) {
   const byVariant = results[scenario.id] ?? {};
   const rows = Object.entries(byVariant).map(([name, runs]) => [name, summarise(runs)] as const);
   summary[scenario.id] = Object.fromEntries(rows);
   const columns = COLUMNS.filter(([key]) => rows.some(([, m]) => m[key] !== undefined));
   const headline = HEADLINE[scenario.id];
-  const ratioHeader = headline ? ` ${String(headline)} vs ceiling |` : '';
+  const ratioHeader = headline ? ` ${String(headline)} vs ${scenario.baseline ?? 'ceiling'} |` : '';
   lines.push(`**${scenario.id}: ${scenario.title}**`, '');
   lines.push(`| server | ${columns.map(([, label]) => label).join(' | ')} |${ratioHeader}`);
   lines.push(`|---|${columns.map(() => '---:').join('|')}|${headline ? '---:|' : ''}`);
   for (const [name, m] of rows) {
+    // Against the baseline scenario's run of the same variant, or else against this scenario's ceiling.
     const variant = VARIANTS.find((v) => v.name === name);
     const ceiling = variant?.ceiling ?? (scenario.publishes ? undefined : 'uws ceiling');
-    const value = headline && ceiling && ceiling !== name ? pairedRatio(byVariant[name] ?? [], byVariant[ceiling] ?? [], headline) : undefined;
+    const against = scenario.baseline ? results[scenario.baseline]?.[name] : ceiling && ceiling !== name ? byVariant[ceiling] : undefined;
+    const value = headline && against ? pairedRatio(byVariant[name] ?? [], against, headline) : undefined;
     const ratio = value === undefined || Number.isNaN(value) ? '–' : `${value.toFixed(2)}×`;
     if (value !== undefined) (ratios[scenario.id] ??= {})[name] = value;
     const cells = columns.map(([key, , format]) => (m[key] === undefined ? '–' : format(m[key] as number))).join(' | ');
@@ -149,7 +180,11 @@ console.log(table);
 
 const dir = new URL('../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
+// A narrowed run is named after its scenarios (full-S1-S7-latest), plus "-some-variants" when --variants
+// narrowed it too, so it never replaces the complete run the README quotes.
+const narrowed = `${only ? `-${only.join('-')}` : ''}${onlyVariants ? '-some-variants' : ''}`;
+const name = `${full ? 'full' : 'quick'}${narrowed}-latest`;
 const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, ratios, runs: results }, null, 2);
-writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.json`, dir), json);
-writeFileSync(new URL(`${full ? 'full' : 'quick'}-latest.md`, dir), `${table}\n`);
-console.log(`written: bench/results/${full ? 'full' : 'quick'}-latest.{md,json}`);
+writeFileSync(new URL(`${name}.json`, dir), json);
+writeFileSync(new URL(`${name}.md`, dir), `${table}\n`);
+console.log(`written: bench/results/${name}.{md,json}`);

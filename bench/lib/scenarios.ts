@@ -1,4 +1,5 @@
-// The benchmark scenarios. Each gets a fresh server and fresh client processes and returns its figures.
+// The benchmark scenarios. Each gets fresh servers (one, or a cluster of `nodes`) and fresh client
+// processes, and returns its figures.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { BENCH_APP } from '../servers/control.js';
@@ -14,8 +15,14 @@ export interface Metrics {
   p50Ms?: number;
   p95Ms?: number;
   p99Ms?: number;
+  /** CPU of every server process of the run, added up (so up to 100% per node). */
   serverCpuPct?: number;
+  /** Of serverCpuPct, the nodes other than the one published on: what receiving through Redis costs them. */
+  otherNodesCpuPct?: number;
+  /** CPU of the client processes: on a shared machine, what the load generator takes from the servers. */
+  clientCpuPct?: number;
   serverCpuUsPerMsg?: number;
+  /** Resident memory of every server process of the run, added up. */
   rssMB?: number;
   rssPerConnKB?: number;
   rssGrowthKB?: number;
@@ -34,10 +41,16 @@ export interface Metrics {
 }
 
 export interface Run {
+  /** The server publishes go to: the only one, or the first node of a cluster. */
   readonly server: ServerHandle;
+  /** Every server of the run, `server` first. */
+  readonly servers: readonly ServerHandle[];
   readonly clients: ClientPool;
   readonly publisher: Publisher;
+  /** The WebSocket URL of `server`. */
   readonly url: string;
+  /** The WebSocket URL of each of `servers`, in the same order. */
+  readonly urls: readonly string[];
   readonly full: boolean;
 }
 
@@ -50,6 +63,13 @@ export interface Scenario {
   readonly variants?: readonly string[];
   /** Environment for the server process (e.g. BENCH_GATEWAY_OPTIONS). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Gateway nodes joined through Redis (lib/cluster.ts); 1 by default. More than one limits the scenario to
+   * the gateway's variants, the only server that clusters, and skips it when Redis does not answer.
+   */
+  readonly nodes?: number;
+  /** A scenario whose figures, same variant and round, this one's headline is reported against instead of the ceiling's. */
+  readonly baseline?: string;
   run(run: Run): Promise<Metrics>;
 }
 
@@ -67,7 +87,9 @@ export const PAYLOAD_BYTES = 160;
 /**
  * Publishes as fast as the clients keep up: bursts while fewer than `window` deliveries are outstanding,
  * then polls the clients. Deliveries and CPU cover the same messages, because the clock runs until the
- * backlog has arrived (or 5 s have passed, and the rest counts as lost).
+ * backlog has arrived (or 5 s have passed, and the rest counts as lost). CPU and RSS are summed over every
+ * server of the run. Latency is reported when the clients were opened with `measureLatency`; at maximum
+ * rate it is mostly the time an event waits behind the window, not the time one event alone would take.
  */
 export async function saturate(
   run: Run,
@@ -78,9 +100,13 @@ export async function saturate(
   seconds: number,
   payloadBytes = PAYLOAD_BYTES,
 ): Promise<Metrics> {
-  const { server, clients, publisher } = run;
+  const { servers, clients, publisher } = run;
+  const cpuOf = (nodes: readonly ServerHandle[]) => nodes.reduce((total, node) => total + cpuMicros(node.pid), 0);
+  const others = servers.slice(1);
   const start = await clients.counts();
-  const cpu0 = cpuMicros(server.pid);
+  await clients.latencies();
+  const cpu0 = cpuOf(servers);
+  const otherCpu0 = cpuOf(others);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let expected = 0;
@@ -97,18 +123,37 @@ export async function saturate(
     for (const channel of slice) expected += recipients(channel);
   }
   const deadline = performance.now() + 5000;
+  let last = await clients.counts();
   while (delivered < expected && performance.now() < deadline) {
     await sleep(5);
-    delivered = (await clients.counts()).messages - start.messages;
+    last = await clients.counts();
+    delivered = last.messages - start.messages;
   }
   const wallMs = performance.now() - t0;
-  const cpu = cpuMicros(server.pid) - cpu0;
+  const cpu = cpuOf(servers) - cpu0;
+  const latencies = await clients.latencies();
+  const ms = (p: number) => percentile(latencies, p) / 1000;
   return {
     deliveredPerSec: delivered / (wallMs / 1000),
+    ...(latencies.length > 0 && { p50Ms: ms(50), p95Ms: ms(95), p99Ms: ms(99) }),
     lost: expected - delivered,
     serverCpuPct: (100 * cpu) / (wallMs * 1000),
+    ...(others.length > 0 && { otherNodesCpuPct: (100 * (cpuOf(others) - otherCpu0)) / (wallMs * 1000) }),
+    clientCpuPct: (100 * (last.cpuMicros - start.cpuMicros)) / (wallMs * 1000),
     serverCpuUsPerMsg: cpu / delivered,
-    rssMB: rssBytes(server.pid) / 2 ** 20,
+    rssMB: servers.reduce((total, node) => total + rssBytes(node.pid), 0) / 2 ** 20,
+  };
+}
+
+/**
+ * One channel, `subscribers` connections split evenly over the run's servers, published at maximum rate on
+ * the first. On one server this is S1; on two it is S7, so the two differ only by the Redis hop.
+ */
+function oneChannelAtMaxRate(subscribers: number) {
+  return async (run: Run): Promise<Metrics> => {
+    const perNode = subscribers / run.urls.length;
+    for (const url of run.urls) await run.clients.open(url, Array.from({ length: perNode }, () => ['fan-out']), { measureLatency: true });
+    return saturate(run, ['fan-out'], () => subscribers, 16, 64 * subscribers, run.full ? 6 : 2);
   };
 }
 
@@ -117,11 +162,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'S1',
     title: 'one channel × 1,000 subscribers, maximum rate',
     publishes: true,
-    async run(run) {
-      const subscribers = 1000;
-      await run.clients.open(run.url, Array.from({ length: subscribers }, () => ['fan-out']));
-      return saturate(run, ['fan-out'], () => subscribers, 16, 64 * subscribers, run.full ? 6 : 2);
-    },
+    run: oneChannelAtMaxRate(1000),
   },
   {
     id: 'S2',
@@ -244,5 +285,13 @@ export const SCENARIOS: readonly Scenario[] = [
       const late = (p: number) => percentile(roundTrips, p) - timeoutMs;
       return { p50Ms: late(50), p95Ms: late(95), p99Ms: late(99), lost: missing, rssMB: rssBytes(run.server.pid) / 2 ** 20 };
     },
+  },
+  {
+    id: 'S7',
+    title: 'fan-out across two nodes through Redis: S1 with 500 subscribers on each node, published on the first',
+    publishes: true,
+    nodes: 2,
+    baseline: 'S1',
+    run: oneChannelAtMaxRate(1000),
   },
 ];
