@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { portOutsideEphemeralRange, runCli, waitFor } from './cli.js';
 import { DEMO_APP } from './gateway.js';
-import { TestClient } from './ws-client.js';
+import { TestClient, WAIT_MS } from './ws-client.js';
 
 /** Redis runs on this machine (and .ci/run makes sure of it). */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -24,12 +24,25 @@ export async function startNodes(t: Test, count: number, args: string[] = [], re
   const prefix = `test-${nanoid(8)}`;
   const nodes: GatewayProcess[] = [];
   for (let i = 0; i < count; i++) {
-    const node = runCli(['--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--redis-prefix', prefix, '--log-level', 'warn', ...args]);
-    t.teardown(() => node.kill('SIGKILL'));
+    const node = runCli(['--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--redis-prefix', prefix, '--log-level', 'warn', '--shutdown-timeout-ms', '500', ...args]);
+    t.teardown(() => stopGracefully(node));
     const port = (await waitFor(node.stdout, /listening on 127\.0\.0\.1:(\d+)/))[1] as string;
     nodes.push({ process: node, http: `http://127.0.0.1:${port}`, wsUrl: (query = '') => `ws://127.0.0.1:${port}/app/${DEMO_APP.key}${query}` });
   }
   return nodes;
+}
+
+/**
+ * SIGTERM, as an orchestrator stops a node: it leaves the cluster and takes its entries out of the shared Redis,
+ * so test runs leave nothing behind there. SIGKILL if it has not exited after a while.
+ */
+async function stopGracefully(node: ChildProcessWithoutNullStreams): Promise<void> {
+  if (node.exitCode !== null || node.signalCode !== null) return;
+  const exited = new Promise((resolve) => node.once('exit', resolve));
+  node.kill('SIGTERM');
+  const timer = setTimeout(() => node.kill('SIGKILL'), WAIT_MS);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** A client in a presence channel as `userId`, once the subscription succeeded. */
