@@ -31,6 +31,27 @@ local function split(field)
   local at = string.find(field, ':', 1, true)
   return string.sub(field, 1, at - 1), string.sub(field, at + 1)
 end
+-- Sums a hash of "<node>:<name>" → count over the nodes in live, as name, sum pairs.
+local function sumByName(key, live)
+  local sums, order = {}, {}
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local node, name = split(all[i])
+    if live[node] then
+      if not sums[name] then
+        sums[name] = 0
+        order[#order + 1] = name
+      end
+      sums[name] = sums[name] + tonumber(all[i + 1])
+    end
+  end
+  local out = {}
+  for _, name in ipairs(order) do
+    out[#out + 1] = name
+    out[#out + 1] = sums[name]
+  end
+  return out
+end
 -- Removes every field the node owns. With a live set, reports in departed the presence members no live
 -- node has any more, as app, channel, user triples.
 local function purge(prefix, node, live, departed)
@@ -115,25 +136,7 @@ return out
 
 /** KEYS: nodes, subscriptions key. ARGV: self. → channel, count, ... summed over the other live nodes */
 export const OTHER_SUBSCRIPTIONS = `${COMMON}
-local live = others(KEYS[1], ARGV[1])
-local sums, order = {}, {}
-local all = redis.call('HGETALL', KEYS[2])
-for i = 1, #all, 2 do
-  local node, channel = split(all[i])
-  if live[node] then
-    if not sums[channel] then
-      sums[channel] = 0
-      order[#order + 1] = channel
-    end
-    sums[channel] = sums[channel] + tonumber(all[i + 1])
-  end
-end
-local out = {}
-for _, channel in ipairs(order) do
-  out[#out + 1] = channel
-  out[#out + 1] = sums[channel]
-end
-return out
+return sumByName(KEYS[2], others(KEYS[1], ARGV[1]))
 `;
 
 /** KEYS: nodes, subscriptions key. ARGV: self, channel. → the other live nodes' subscriptions summed */
@@ -164,23 +167,7 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
 end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[1] .. ':' .. ARGV[i], ARGV[i + 1]) end
 live[ARGV[1]] = nil
-local sums, order = {}, {}
-local all = redis.call('HGETALL', KEYS[2])
-for i = 1, #all, 2 do
-  local node, app = split(all[i])
-  if live[node] then
-    if not sums[app] then
-      sums[app] = 0
-      order[#order + 1] = app
-    end
-    sums[app] = sums[app] + tonumber(all[i + 1])
-  end
-end
-local connections = {}
-for _, app in ipairs(order) do
-  connections[#connections + 1] = app
-  connections[#connections + 1] = sums[app]
-end
+local connections = sumByName(KEYS[2], live)
 return { isNew, departed, connections }
 `;
 
