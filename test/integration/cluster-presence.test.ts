@@ -67,15 +67,17 @@ t.test('three nodes keep one presence roster: member events once per cluster, qu
 
 t.test('connection quotas count every node’s connections, as of the last heartbeat', async (t) => {
   const config = join(tmpdir(), `gateway-quota-${process.pid}.json`);
-  writeFileSync(config, JSON.stringify({ apps: [{ ...DEMO_APP, maxConnections: 2 }] }));
-  const [one, two] = (await startNodes(t, 2, [...FAST_CLUSTER, '--config', config])) as [GatewayProcess, GatewayProcess];
-  const first = await TestClient.established(one.wsUrl());
-  const second = await TestClient.established(two.wsUrl());
-  t.teardown(() => Promise.all([first.client.close(), second.client.close()]));
-  // Each node learns the other's count from its next heartbeat.
-  await until(async () => (await tryConnect(one.wsUrl())) === WsErrors.OverConnectionQuota.code, 'node 1 to count node 2’s connection');
-  await second.client.close();
-  await until(async () => (await tryConnect(one.wsUrl())) === 'established', 'node 1 to see node 2’s connection gone');
+  writeFileSync(config, JSON.stringify({ apps: [{ ...DEMO_APP, maxConnections: 3 }] }));
+  const nodes = await startNodes(t, 3, [...FAST_CLUSTER, '--config', config]);
+  const [one, two, three] = nodes as [GatewayProcess, GatewayProcess, GatewayProcess];
+  const clients = await Promise.all(nodes.map((node) => TestClient.established(node.wsUrl())));
+  t.teardown(() => Promise.all(clients.map(({ client }) => client.close())));
+  // Each node learns the others' counts from its next heartbeat: one connection each fills the quota of 3.
+  for (const node of [one, two, three]) {
+    await until(async () => (await tryConnect(node.wsUrl())) === WsErrors.OverConnectionQuota.code, `${node.http} to count the others’ connections`);
+  }
+  await clients[1]?.client.close();
+  await until(async () => (await tryConnect(three.wsUrl())) === 'established', 'node 3 to see node 2’s connection gone');
 });
 
 /** Connects and disconnects again: 'established', or the close code of a refusal. */
@@ -92,12 +94,14 @@ async function tryConnect(url: string): Promise<'established' | number> {
 
 t.test('a Redis restart is survived: local delivery goes on, then the nodes rejoin and write their state again', async (t) => {
   const redis = await startRedis(t);
-  const [one, two] = (await startNodes(t, 2, [...FAST_CLUSTER, '--log-level', 'info'], redis.url)) as [GatewayProcess, GatewayProcess];
+  const nodes = await startNodes(t, 3, [...FAST_CLUSTER, '--log-level', 'info'], redis.url);
+  const [one, two, three] = nodes as [GatewayProcess, GatewayProcess, GatewayProcess];
   const ann = await presenceMember(t, one, CHANNEL, 'ann');
   const bob = await presenceMember(t, two, CHANNEL, 'bob');
   await ann.client.next('broadcastt_internal:member_added');
 
-  const rejoined = Promise.all([one, two].map((node) => waitFor(node.process.stderr, /cluster state written again/)));
+  const dave = await presenceMember(t, three, CHANNEL, 'dave');
+  const rejoined = Promise.all(nodes.map((node) => waitFor(node.process.stderr, /cluster state written again/)));
   await redis.stop();
   t.equal((await signedPost(one, `/apps/${DEMO_APP.id}/events`, { name: 'local', channel: CHANNEL, data: '{}' })).status, 200, 'REST publish still accepted');
   await ann.client.next('local');
@@ -109,13 +113,13 @@ t.test('a Redis restart is survived: local delivery goes on, then the nodes rejo
   await rejoined;
   await until(async () => {
     const listed = await signedGet(two, `/apps/${DEMO_APP.id}/channels/${CHANNEL}/users`);
-    return listed.status === 200 && users(listed).join() === 'ann,bob,carol';
-  }, 'node 2 to see node 1’s members again');
+    return listed.status === 200 && users(listed).join() === 'ann,bob,carol,dave';
+  }, 'node 2 to see nodes 1 and 3’s members again');
   await until(async () => {
     await signedPost(two, `/apps/${DEMO_APP.id}/events`, { name: 'across', channel: CHANNEL, data: '{}' });
     return ann.client.pending().some((f) => f.event === 'across');
   }, 'publishes to cross nodes again');
-  t.pass('both nodes came back without restarting');
-  t.equal(one.process.exitCode, null);
-  t.equal(bob.client.ws.readyState, 1, 'clients stayed connected throughout');
+  t.pass('the nodes came back without restarting');
+  for (const node of nodes) t.equal(node.process.exitCode, null);
+  for (const { client } of [bob, dave]) t.equal(client.ws.readyState, 1, 'clients stayed connected throughout');
 });
