@@ -44,6 +44,7 @@ export class RedisClusterStore implements ClusterStore {
   private unwritten = new Map<string, Map<string, number>>();
   private flushScheduled = false;
   private started = false;
+  private isClosed = false;
 
   constructor(
     url: string,
@@ -132,7 +133,8 @@ export class RedisClusterStore implements ClusterStore {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.unwritten.size === 0) return;
+    // After close() the node has left: a late write would put its keys back with nobody to remove them.
+    if (this.unwritten.size === 0 || this.isClosed) return;
     const pipeline = this.redis.pipeline();
     for (const [appId, channels] of this.unwritten) {
       const key = this.subscriptionsKey(appId);
@@ -172,6 +174,7 @@ export class RedisClusterStore implements ClusterStore {
 
   async close(): Promise<void> {
     this.started = false;
+    this.isClosed = true;
     try {
       if (this.redis.status === 'ready') await this.redis.resetNode(this.keys.nodes, this.nodeId, this.nodeTimeoutMs, this.prefix, 'leave');
     } catch (error) {
