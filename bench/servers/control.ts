@@ -24,6 +24,8 @@ export const EVENT_NAME = 'tick';
 export interface BenchServer {
   readonly port: number;
   publish(channel: string, event: string, data: string): void;
+  /** Releases what outlives the process (a clustered gateway's entries in Redis) before it exits. */
+  close?(): Promise<void>;
 }
 
 export async function serve(start: () => Promise<BenchServer>): Promise<void> {
@@ -41,7 +43,7 @@ export async function serve(start: () => Promise<BenchServer>): Promise<void> {
       for (let i = 0; i < count; i++) server.publish(channels[i % channels.length] as string, EVENT_NAME, stampedPayload(payloadBytes));
       reply({ type: 'done', id: command.id });
     });
-    process.on('disconnect', () => process.exit(0));
+    process.on('disconnect', () => void (server.close?.() ?? Promise.resolve()).finally(() => process.exit(0)));
     reply({ type: 'listening', port: server.port });
   } catch (error) {
     reply({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -19,5 +19,6 @@ await serve(async () => {
     publish: (channel, event, data) => {
       gateway.publish(BENCH_APP.id, channel, event, data);
     },
+    close: () => gateway.close(),
   };
 });
