@@ -42,7 +42,7 @@ export class PresenceChannels {
   async join(app: App, channel: string, member: PresenceMember): Promise<PresenceSnapshot | undefined> {
     const topic = ChannelIndex.topic(app.id, channel);
     if (!this.roster.has(topic, member.userId) && this.roster.memberCount(topic) >= app.maxPresenceMembers) return undefined;
-    const { entry, first } = this.roster.join(app.id, channel, topic, member);
+    const { entry, first } = this.roster.join(app.id, channel, member);
     if (first) {
       entry.admission = this.admit(app, channel, member).then((outcome) => {
         if (outcome === 'full') {

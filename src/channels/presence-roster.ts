@@ -1,3 +1,5 @@
+import { ChannelIndex } from './channel-index.js';
+
 /** A presence member as the protocol shows it: `user_id` always a string, `user_info` any JSON value. */
 export interface PresenceMember {
   readonly userId: string;
@@ -48,7 +50,8 @@ export class PresenceRoster {
   }
 
   /** Adds a socket of the member; `first` is its first here, whose admission the caller must then set. */
-  join(appId: string, channel: string, topic: string, member: PresenceMember): { entry: RosterEntry; first: boolean } {
+  join(appId: string, channel: string, member: PresenceMember): { entry: RosterEntry; first: boolean } {
+    const topic = ChannelIndex.topic(appId, channel);
     let entries = this.channels.get(topic);
     if (!entries) this.channels.set(topic, (entries = { appId, channel, users: new Map() }));
     const entry = entries.users.get(member.userId);
