@@ -48,7 +48,22 @@ export function resolveConfig(options: GatewayOptions = {}, source = 'config'): 
   if (resolved.redisNodeTimeoutMs < 2 * resolved.redisHeartbeatMs) {
     throw new ConfigError(`${source}: config.redisNodeTimeoutMs must be at least twice config.redisHeartbeatMs`);
   }
+  checkUnique(resolved.apps, source);
   return resolved;
+}
+
+/** App ids, and all keys (app keys and consumer keys together), must each name one app. */
+function checkUnique(apps: readonly App[], source: string): void {
+  const ids = new Set<string>();
+  const keys = new Set<string>();
+  apps.forEach((app, i) => {
+    if (ids.has(app.id)) throw new ConfigError(`${source}: config.apps[${i}].id "${app.id}" is used by another app`);
+    ids.add(app.id);
+    for (const key of [app.key, ...app.consumerKeys]) {
+      if (keys.has(key)) throw new ConfigError(`${source}: config.apps[${i}] uses the key "${key}" again; app keys and consumer keys must all differ`);
+      keys.add(key);
+    }
+  });
 }
 
 type ScalarType = 'integer' | 'number' | 'string' | 'boolean';

@@ -1,4 +1,5 @@
 import catalogue from '../protocol/errors.json' with { type: 'json' };
+import { closeCodeClassOf, type ReconnectClass } from './protocol/close-codes.js';
 
 /**
  * Typed access to protocol/errors.json, the one catalogue of error codes. Nothing else in the code base
@@ -6,26 +7,18 @@ import catalogue from '../protocol/errors.json' with { type: 'json' };
  */
 export type WsErrorName = keyof typeof catalogue.websocket;
 export type HttpErrorName = keyof typeof catalogue.http;
-export type ReconnectClass = 'never' | 'backoff' | 'immediately' | 'none';
+export type { ReconnectClass };
 
 export const WsErrors = catalogue.websocket;
 export const SubscriptionErrors = catalogue.subscription;
 export type SubscriptionErrorName = Exclude<keyof typeof catalogue.subscription, '$comment'>;
 export const HttpErrors = catalogue.http;
 
+/** The reconnect class of a catalogue code; throws for a code outside every class. */
 export function reconnectClassOf(code: number): ReconnectClass {
-  const found = catalogue.classes.find((c) => code >= c.from && code <= c.to);
+  const found = closeCodeClassOf(code);
   if (!found) throw new RangeError(`code ${code} is outside every class in protocol/errors.json`);
-  return found.reconnect as ReconnectClass;
-}
-
-/**
- * What a client should do when the connection closes with `code`. Codes outside the catalogue's classes
- * (1006 for a lost network, 1001 going away, …) mean the network failed: back off and retry.
- */
-export function reconnectAfterClose(code: number): ReconnectClass {
-  const found = catalogue.classes.find((c) => code >= c.from && code <= c.to);
-  return found ? (found.reconnect as ReconnectClass) : 'backoff';
+  return found;
 }
 
 /**

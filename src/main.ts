@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { ConfigError, configFromCli } from './config.js';
 import { WsErrors } from './errors.js';
-import { createGateway, FALLBACK_WARNING } from './gateway.js';
-import { isNativeUws } from './transport/uws.js';
+import { createGateway } from './gateway.js';
+import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
 
 /** The CLI: configuration from file, environment and flags; a banner; graceful shutdown on signals. */
 async function main(): Promise<void> {

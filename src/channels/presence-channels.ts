@@ -3,8 +3,9 @@ import type { ClusterStore, MemberRef } from '../cluster/cluster-store.js';
 import type { Logger } from '../log.js';
 import { encodeFrame } from '../protocol/codec.js';
 import { type Dialect, ServerEvents } from '../protocol/frames.js';
-import { ChannelIndex } from './channel-index.js';
-import { type PresenceMember, PresenceRoster, type PresenceSnapshot, snapshotOf } from './presence-roster.js';
+import { type PresenceMember, type PresenceSnapshot, snapshotOf } from '../protocol/presence-member.js';
+import type { ChannelIndex } from './channel-index.js';
+import { PresenceRoster } from './presence-roster.js';
 
 /** member_added or member_removed on one channel, its data JSON text the same in every dialect. */
 export interface MemberEvent {
@@ -27,8 +28,8 @@ export class PresenceChannels {
 
   constructor(
     private readonly index: ChannelIndex,
-    private readonly store: () => ClusterStore,
-    /** Sends a member event to the other nodes, which pass it to notifyLocal. */
+    private readonly store: ClusterStore,
+    /** Sends a member event to the other nodes, which deliver it to their subscribers. */
     private readonly announce: (event: MemberEvent) => void,
     private readonly log: Logger,
   ) {}
@@ -40,13 +41,12 @@ export class PresenceChannels {
    * must still call leave.
    */
   async join(app: App, channel: string, member: PresenceMember): Promise<PresenceSnapshot | undefined> {
-    const topic = ChannelIndex.topic(app.id, channel);
-    if (!this.roster.has(topic, member.userId) && this.roster.memberCount(topic) >= app.maxPresenceMembers) return undefined;
+    if (!this.roster.has(app.id, channel, member.userId) && this.roster.memberCount(app.id, channel) >= app.maxPresenceMembers) return undefined;
     const { entry, first } = this.roster.join(app.id, channel, member);
     if (first) {
       entry.admission = this.admit(app, channel, member).then((outcome) => {
         if (outcome === 'full') {
-          this.roster.drop(topic, member.userId);
+          this.roster.drop(app.id, channel, member.userId);
           return false;
         }
         entry.isAdmitted = true;
@@ -60,9 +60,8 @@ export class PresenceChannels {
 
   /** Removes an admitted socket of the user. */
   leave(appId: string, channel: string, userId: string): void {
-    const topic = ChannelIndex.topic(appId, channel);
-    if (this.roster.leave(topic, userId) !== 'last') return;
-    const removal = this.store().removeMember(appId, channel, userId, this.roster.memberCount(topic) === 0);
+    if (this.roster.leave(appId, channel, userId) !== 'last') return;
+    const removal = this.store.removeMember(appId, channel, userId, this.roster.memberCount(appId, channel) === 0);
     void this.orAlone(removal, true).then((gone) => {
       if (gone) this.publish({ appId, channel, kind: 'memberRemoved', data: JSON.stringify({ user_id: userId }) });
     });
@@ -70,8 +69,8 @@ export class PresenceChannels {
 
   /** The channel's members in the whole cluster; rejects when the cluster store cannot be read. */
   async members(appId: string, channel: string): Promise<PresenceMember[]> {
-    const here = this.roster.members(ChannelIndex.topic(appId, channel));
-    const elsewhere = await this.store().otherMembers(appId, channel);
+    const here = this.roster.members(appId, channel);
+    const elsewhere = await this.store.otherMembers(appId, channel);
     const ids = new Set(here.map((m) => m.userId));
     return here.concat(elsewhere.filter((m) => !ids.has(m.userId)));
   }
@@ -95,24 +94,25 @@ export class PresenceChannels {
    * Sends a member event to this node's subscribers of the channel, encoded once per dialect. Not the
    * publish hot path: it runs on joins and leaves only.
    */
-  notifyLocal({ appId, channel, kind, data }: MemberEvent): void {
+  deliver({ appId, channel, kind, data }: MemberEvent): void {
     const frames: Partial<Record<Dialect, string>> = {};
     for (const member of this.index.members(appId, channel)) {
       member.connection.send((frames[member.dialect] ??= encodeFrame(ServerEvents[member.dialect][kind], data, channel)));
     }
   }
 
+  /** A member event for the whole cluster: this node's subscribers, then every other node's. */
   private publish(event: MemberEvent): void {
-    this.notifyLocal(event);
+    this.deliver(event);
     this.announce(event);
   }
 
   private admit(app: App, channel: string, member: PresenceMember) {
-    return this.orAlone(this.store().addMember(app.id, channel, member, app.maxPresenceMembers), 'added' as const);
+    return this.orAlone(this.store.addMember(app.id, channel, member, app.maxPresenceMembers), 'added' as const);
   }
 
   private async membersOrLocal(appId: string, channel: string): Promise<PresenceMember[]> {
-    return this.orAlone(this.members(appId, channel), this.roster.members(ChannelIndex.topic(appId, channel)));
+    return this.orAlone(this.members(appId, channel), this.roster.members(appId, channel));
   }
 
   /** The store's answer, or what this node decides alone while the store cannot be reached. */

@@ -1,4 +1,4 @@
-import { reconnectAfterClose } from '../errors.js';
+import { reconnectAfterClose } from '../protocol/close-codes.js';
 import { ServerEvents, type ServerEventNames } from '../protocol/frames.js';
 import { ServerError } from './errors.js';
 import type { ResolvedOptions, WebSocketLike } from './options.js';

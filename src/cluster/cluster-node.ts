@@ -1,12 +1,13 @@
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { type Broker, type ClusterMessage, SingleNodeBroker } from './broker.js';
+import { type Broker, SingleNodeBroker } from './broker.js';
+import type { ClusterMessage } from './cluster-message.js';
 import { type ClusterStore, type MemberRef, type NodeSnapshot, SingleNodeStore } from './cluster-store.js';
 
-/** What the gateway gives its node when it starts. */
+/** What the gateway node gives its cluster when it starts. */
 export interface NodeHooks {
   /** Another node's message. */
-  readonly deliver: (message: ClusterMessage) => void;
+  readonly receive: (message: ClusterMessage) => void;
   /** Everything this node owns in the store, from its own memory. */
   readonly snapshot: () => NodeSnapshot;
   /** This node's connections per app, sent with every heartbeat. */
@@ -14,6 +15,14 @@ export interface NodeHooks {
   /** Members that left the cluster with a dead node. */
   readonly departed: (members: readonly MemberRef[]) => void;
 }
+
+/** Cross-node implementations handed in by tests and embedders instead of the configured ones. */
+export interface ClusterParts {
+  readonly broker?: Broker | undefined;
+  readonly store?: ClusterStore | undefined;
+}
+
+export type ClusterSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs'>;
 
 /**
  * This gateway's place in the cluster (D12): the broker and the store, and the heartbeat that keeps the node
@@ -35,25 +44,29 @@ export class ClusterNode {
     private readonly log: Logger,
   ) {}
 
-  /** A node on its own, until listen() knows what the configuration asks for. */
-  static single(id: string, config: GatewayConfig, log: Logger): ClusterNode {
-    return new ClusterNode(id, new SingleNodeBroker(), new SingleNodeStore(), false, config.redisHeartbeatMs, log);
-  }
-
-  /** The node for this configuration; `given` implementations (tests, embedders) win over `redis`. */
-  static async create(id: string, config: GatewayConfig, log: Logger, given: { broker?: Broker; store?: ClusterStore } = {}): Promise<ClusterNode> {
+  /**
+   * The cluster for this configuration: given implementations (tests, embedders) win over `redis`, which
+   * loads the Redis ones (ioredis is imported only by nodes that use it: about 17 MB of RSS otherwise).
+   * Neither: a single node.
+   */
+  static async create(id: string, config: ClusterSettings, log: Logger, given: ClusterParts = {}): Promise<ClusterNode> {
     let { broker, store } = given;
     if (config.redis) {
       const [{ RedisBroker }, { RedisClusterStore }] = await Promise.all([import('./redis-broker.js'), import('./redis-cluster-store.js')]);
       broker ??= new RedisBroker(config.redis, config.redisPrefix, id, log);
       store ??= new RedisClusterStore(config.redis, config.redisPrefix, id, config.redisNodeTimeoutMs, log);
     }
+    return ClusterNode.of(id, config, log, { broker, store });
+  }
+
+  /** A cluster of the given parts, synchronously; a single node where a part is missing. */
+  static of(id: string, config: Pick<ClusterSettings, 'redisHeartbeatMs'>, log: Logger, { broker, store }: ClusterParts = {}): ClusterNode {
     const isClustered = broker !== undefined || store !== undefined;
     return new ClusterNode(id, broker ?? new SingleNodeBroker(), store ?? new SingleNodeStore(), isClustered, config.redisHeartbeatMs, log);
   }
 
   async start(hooks: NodeHooks): Promise<void> {
-    await this.broker.start(hooks.deliver);
+    await this.broker.start(hooks.receive);
     await this.store.start(hooks.snapshot);
     if (!this.isClustered) return;
     const beat = () => void this.heartbeat(hooks);

@@ -1,4 +1,4 @@
-import type { PresenceMember } from '../channels/presence-roster.js';
+import type { PresenceMember } from '../protocol/presence-member.js';
 
 /**
  * The cluster-wide state REST and presence read (D12): presence members, subscription counts and connection

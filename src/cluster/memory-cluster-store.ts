@@ -1,4 +1,5 @@
-import type { PresenceMember } from '../channels/presence-roster.js';
+import { topicOf } from '../protocol/frames.js';
+import type { PresenceMember } from '../protocol/presence-member.js';
 import type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster-store.js';
 
 interface NodeEntries {
@@ -46,8 +47,6 @@ export class MemoryStoreHub {
     return false;
   }
 }
-
-const topicOf = (appId: string, channel: string) => `${appId}:${channel}`;
 
 class MemoryClusterStore implements ClusterStore {
   private snapshot: () => NodeSnapshot = () => ({ members: [], subscriptions: [] });

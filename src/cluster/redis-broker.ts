@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { type Broker, type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './broker.js';
+import type { Broker } from './broker.js';
+import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './cluster-message.js';
 
 /**
  * Redis pub/sub between nodes: one connection publishes, one subscribes to `<prefix>:fanout`. The prefix
@@ -28,16 +29,16 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async start(deliver: (message: ClusterMessage) => void): Promise<void> {
+  async start(receive: (message: ClusterMessage) => void): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
     this.subscriber.on('message', (_channel: string, text: string) => {
       const message = decodeClusterMessage(text);
-      if (message && message.origin !== this.nodeId) deliver(message);
+      if (message && message.origin !== this.nodeId) receive(message);
     });
     await this.subscriber.subscribe(this.channel);
   }
 
-  publish(message: ClusterMessage): void {
+  send(message: ClusterMessage): void {
     this.publisher.publish(this.channel, encodeClusterMessage(message)).catch((error: Error) => {
       this.log.warn('redis publish dropped', { error: error.message });
     });

@@ -1,5 +1,5 @@
 import { Redis, type Result } from 'ioredis';
-import type { PresenceMember } from '../channels/presence-roster.js';
+import type { PresenceMember } from '../protocol/presence-member.js';
 import type { Logger } from '../log.js';
 import type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster-store.js';
 import { ADD_MEMBER, HEARTBEAT, OTHER_MEMBERS, OTHER_SUBSCRIPTION_COUNT, OTHER_SUBSCRIPTIONS, REMOVE_MEMBER, RESET_NODE } from './redis-store-scripts.js';

@@ -1,28 +1,34 @@
 import type { App, AppRegistry } from '../apps/app-registry.js';
+import type { BroadcastOutcome } from '../broadcasts/pending-broadcasts.js';
 import { HttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type ApiRequest, type ApiResponse, json } from './api-types.js';
-import { type BroadcastRequest, parseBroadcast, parseResponse, type ResponseRequest } from './broadcasts-endpoint.js';
+import { parseBroadcast, parseResponse } from './broadcasts-endpoint.js';
+import { type ChannelQueries, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
-import { type ChannelState, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { verifyRequestSignature } from './request-signature.js';
+
+/** What the REST API acts through: the node (GatewayNode), cluster-wide in every method. */
+export interface ApiNode extends ChannelQueries {
+  /** Publishes a channel event whose `data` is JSON text; `exceptSocketId` does not receive it. */
+  publishEvent(appId: string, channel: string, event: string, data: string, exceptSocketId?: string): void;
+  /**
+   * Sends a broadcast and resolves, after `timeoutMs`, to what it collected. Throws TooManyBroadcasts when
+   * the app is at its limit. `cancel` is handed to `onAborted` for when the HTTP client goes away.
+   */
+  broadcast(app: App, channel: string, name: string, data: string, timeoutMs: number, onAborted: (cancel: () => void) => void): Promise<BroadcastOutcome>;
+  respond(appId: string, id: string, channel: string, payload: string): void;
+  /** Closes every connection signed in as this user (4009). */
+  terminateUser(appId: string, userId: string): void;
+  health(): unknown;
+  readonly isReady: boolean;
+}
 
 export interface ApiContext {
   readonly apps: AppRegistry;
   readonly log: Logger;
   readonly nowSeconds: () => number;
-  readonly publish: (app: App, events: readonly OutgoingEvent[]) => void;
-  readonly health: () => unknown;
-  readonly isReady: () => boolean;
-  readonly channels: ChannelState;
-  /** Closes every connection signed in as this user (4009). */
-  readonly terminateUser: (app: App, userId: string) => void;
-  /**
-   * Sends a broadcast and resolves, after its timeout, to the JSON text of the array of responses. Throws
-   * TooManyBroadcasts when the app is at its limit. `cancel` is called if the HTTP client goes away.
-   */
-  readonly broadcast: (app: App, request: BroadcastRequest, onAborted: (cancel: () => void) => void) => Promise<string>;
-  readonly respond: (app: App, request: ResponseRequest) => void;
+  readonly node: ApiNode;
 }
 
 type Answer = ApiResponse | Promise<ApiResponse>;
@@ -34,8 +40,9 @@ type AppRoute = (request: ApiRequest, app: App) => Answer;
  * `{"error": message}`; anything else is logged and answered 500.
  */
 export function createApi(context: ApiContext): (request: ApiRequest) => Answer {
+  const { node } = context;
   const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (request, app) => {
-    context.publish(app, parse(request.body, app));
+    for (const e of parse(request.body, app)) node.publishEvent(app.id, e.channel, e.name, e.data, e.exceptSocketId);
     return json(200, {});
   };
   const appRoutes: Record<string, AppRoute | undefined> = {
@@ -43,14 +50,16 @@ export function createApi(context: ApiContext): (request: ApiRequest) => Answer 
     'POST events': publishing(parseEvents),
     'POST batch_events': publishing(parseBatch),
     'POST broadcasts': async (request, app) => {
-      const responses = await context.broadcast(app, parseBroadcast(request.body, app, new URLSearchParams(request.query)), request.onAborted);
-      return { status: 200, body: responses };
+      const { channel, name, data, timeoutMs } = parseBroadcast(request.body, app, new URLSearchParams(request.query));
+      const outcome = await node.broadcast(app, channel.wire, name, data, timeoutMs, request.onAborted);
+      return { status: 200, body: outcome.responses };
     },
     'POST responses': (request, app) => {
-      context.respond(app, parseResponse(request.body, app));
+      const { id, channel, data } = parseResponse(request.body, app);
+      node.respond(app.id, id, channel.wire, data);
       return json(200, {});
     },
-    'GET channels': (request, app) => listChannels(context.channels, app, new URLSearchParams(request.query)),
+    'GET channels': (request, app) => listChannels(node, app, new URLSearchParams(request.query)),
   };
 
   /** Routes with a channel name in the path: /channels/:name (and broadcastt's /channel/:name), /channels/:name/users. */
@@ -58,9 +67,9 @@ export function createApi(context: ApiContext): (request: ApiRequest) => Answer 
     const [collection, name, tail] = rest;
     if (method !== 'GET' || name === undefined || name === '') return undefined;
     if (rest.length === 2 && (collection === 'channels' || collection === 'channel')) {
-      return (request, app) => channelInfo(context.channels, app, name, new URLSearchParams(request.query));
+      return (request, app) => channelInfo(node, app, name, new URLSearchParams(request.query));
     }
-    if (rest.length === 3 && collection === 'channels' && tail === 'users') return (_, app) => channelUsers(context.channels, app, name);
+    if (rest.length === 3 && collection === 'channels' && tail === 'users') return (_, app) => channelUsers(node, app, name);
     return undefined;
   };
 
@@ -75,16 +84,16 @@ export function createApi(context: ApiContext): (request: ApiRequest) => Answer 
       } catch {
         throw new HttpError('BadRequest', 'the user id in the path is not valid percent-encoding');
       }
-      context.terminateUser(app, id);
+      node.terminateUser(app.id, id);
       return json(200, {});
     };
   };
 
   const route = (request: ApiRequest): Answer => {
     const isRead = request.method === 'GET' || request.method === 'HEAD';
-    if (isRead && request.path === '/') return json(200, context.health());
+    if (isRead && request.path === '/') return json(200, node.health());
     if (isRead && request.path === '/ready') {
-      if (!context.isReady()) throw new HttpError('NotReady', 'the gateway is shutting down');
+      if (!node.isReady) throw new HttpError('NotReady', 'the gateway is shutting down');
       return json(200, { ready: true });
     }
     const [, apps, appId, ...rest] = request.path.split('/');

@@ -5,9 +5,9 @@ import { type ApiResponse, json } from './api-types.js';
 import { asHttp } from './request-body.js';
 
 /** What the channel queries read: the whole cluster's channels and presence members. */
-export interface ChannelState {
+export interface ChannelQueries {
   /** Occupied channels of the app with their subscription counts. */
-  channels(appId: string): Promise<Iterable<[channel: string, subscriptions: number]>>;
+  channelCounts(appId: string): Promise<Iterable<[channel: string, subscriptions: number]>>;
   subscriptionCount(appId: string, channel: string): Promise<number>;
   /** Distinct users of a presence channel. */
   userIds(appId: string, channel: string): Promise<string[]>;
@@ -28,17 +28,17 @@ function infoOf(query: URLSearchParams): Set<string> {
  * GET /channels: occupied channels, optionally filtered by prefix. `info=user_count` only makes sense for
  * presence channels, so (as in Pusher) it requires `filter_by_prefix` to start with `presence-`.
  */
-export async function listChannels(state: ChannelState, app: App, query: URLSearchParams): Promise<ApiResponse> {
+export async function listChannels(queries: ChannelQueries, app: App, query: URLSearchParams): Promise<ApiResponse> {
   const prefix = query.get('filter_by_prefix') ?? '';
   const info = infoOf(query);
   if (info.has('user_count') && !prefix.startsWith('presence-')) {
     throw new HttpError('BadRequest', 'info=user_count needs filter_by_prefix=presence-');
   }
-  const listed = [...(await state.channels(app.id))].filter(([channel]) => channel.startsWith(prefix));
+  const listed = [...(await queries.channelCounts(app.id))].filter(([channel]) => channel.startsWith(prefix));
   const entries = await Promise.all(
     listed.map(async ([channel, subscriptions]) => {
       const attributes: Record<string, number> = {};
-      if (info.has('user_count')) attributes.user_count = (await state.userIds(app.id, channel)).length;
+      if (info.has('user_count')) attributes.user_count = (await queries.userIds(app.id, channel)).length;
       if (info.has('subscription_count')) attributes.subscription_count = subscriptions;
       return [channel, attributes] as const;
     }),
@@ -52,21 +52,21 @@ function channelInPath(app: App, name: string): Channel {
 }
 
 /** GET /channels/:name and /channel/:name: `{occupied}` plus the requested counts. */
-export async function channelInfo(state: ChannelState, app: App, name: string, query: URLSearchParams): Promise<ApiResponse> {
+export async function channelInfo(queries: ChannelQueries, app: App, name: string, query: URLSearchParams): Promise<ApiResponse> {
   const info = infoOf(query);
   const { wire: channel, type } = channelInPath(app, name);
   const isPresence = type === 'presence';
   if (info.has('user_count') && !isPresence) throw new HttpError('BadRequest', 'info=user_count is only for presence channels');
-  const subscriptions = await state.subscriptionCount(app.id, channel);
+  const subscriptions = await queries.subscriptionCount(app.id, channel);
   const body: Record<string, unknown> = { occupied: subscriptions > 0 };
-  if (info.has('user_count')) body.user_count = (await state.userIds(app.id, channel)).length;
+  if (info.has('user_count')) body.user_count = (await queries.userIds(app.id, channel)).length;
   if (info.has('subscription_count')) body.subscription_count = subscriptions;
   return json(200, body);
 }
 
 /** GET /channels/:name/users: the presence channel's users. */
-export async function channelUsers(state: ChannelState, app: App, name: string): Promise<ApiResponse> {
+export async function channelUsers(queries: ChannelQueries, app: App, name: string): Promise<ApiResponse> {
   const { wire: channel, type } = channelInPath(app, name);
   if (type !== 'presence') throw new HttpError('BadRequest', 'users are only listed for presence channels');
-  return json(200, { users: (await state.userIds(app.id, channel)).map((id) => ({ id })) });
+  return json(200, { users: (await queries.userIds(app.id, channel)).map((id) => ({ id })) });
 }

@@ -1,5 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { App } from '../apps/app-registry.js';
 import type { ChannelName, SocketId } from './frames.js';
 
 /**
@@ -9,7 +8,10 @@ import type { ChannelName, SocketId } from './frames.js';
  * sign-in. The data parts are signed as the exact strings the client sends, so they are verified before
  * they are parsed.
  */
-type Credentials = Pick<App, 'key' | 'secret'>;
+interface Credentials {
+  readonly key: string;
+  readonly secret: string;
+}
 
 const AUTH_FORMAT = /^([^:]+):([0-9a-f]{64})$/i;
 

@@ -15,3 +15,11 @@ export interface Connection {
   /** Bytes queued but not yet written to the socket. */
   bufferedAmount(): number;
 }
+
+/** What the transport copies out of an upgrade request before it goes away. */
+export interface UpgradeRequest {
+  /** Path without the query, e.g. `/app/app-key`. */
+  readonly path: string;
+  /** Raw query string without `?`, e.g. `protocol=7&client=js`. */
+  readonly query: string;
+}

@@ -7,6 +7,14 @@ export type Dialect = 'broadcastt' | 'pusher';
 export type SocketId = string;
 export type ChannelName = string;
 
+/**
+ * The key of an app's channel in this node's maps and uWS topics. App ids and wire channel names cannot
+ * contain ':', so keys never collide.
+ */
+export function topicOf(appId: string, channel: ChannelName): string {
+  return `${appId}:${channel}`;
+}
+
 function serverEventNames(prefix: Dialect) {
   return {
     connectionEstablished: `${prefix}:connection_established`,

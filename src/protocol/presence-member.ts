@@ -1,6 +1,18 @@
-import type { PresenceMember } from '../channels/presence-roster.js';
 import { SubscriptionError } from '../errors.js';
 import type { ChannelName } from './frames.js';
+
+/** A presence member as the protocol shows it: `user_id` always a string, `user_info` any JSON value. */
+export interface PresenceMember {
+  readonly userId: string;
+  readonly userInfo: unknown;
+}
+
+/** The roster as `subscription_succeeded` carries it: `{ids, hash, count}`. */
+export interface PresenceSnapshot {
+  readonly ids: string[];
+  readonly hash: Record<string, unknown>;
+  readonly count: number;
+}
 
 /**
  * Reads a presence subscription's `channel_data` (already verified against its signature as the exact
@@ -24,4 +36,11 @@ export function parsePresenceMember(channel: ChannelName, channelData: string, m
     throw new SubscriptionError('UserInfoTooLarge', channel, `user_info is ${infoBytes} bytes, over the limit of ${maxUserInfoBytes}`);
   }
   return { userId: String(rawId), userInfo: userInfo ?? {} };
+}
+
+/** The roster of `members` as subscription_succeeded carries it. */
+export function snapshotOf(members: readonly PresenceMember[]): PresenceSnapshot {
+  const hash: Record<string, unknown> = {};
+  for (const { userId, userInfo } of members) hash[userId] = userInfo;
+  return { ids: members.map((m) => m.userId), hash, count: members.length };
 }

@@ -1,6 +1,5 @@
 import type { WebSocket } from 'uWebSockets.js';
-import type { UpgradeRequest } from '../protocol/admission.js';
-import type { Connection } from '../protocol/connection.js';
+import type { Connection, UpgradeRequest } from '../protocol/connection.js';
 
 /** What the server needs from whoever handles an accepted socket (a Session). */
 export interface SocketHandler {

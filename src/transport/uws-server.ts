@@ -1,15 +1,17 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { FanOut } from '../channels/fan-out.js';
 import { HttpError } from '../errors.js';
 import type { ApiRequest, ApiResponse } from '../http/api-types.js';
 import { json } from '../http/api-types.js';
-import type { UpgradeRequest } from '../protocol/admission.js';
+import type { UpgradeRequest } from '../protocol/connection.js';
 import { readBody, writeResponse } from './http-io.js';
+import { TopicFanOut } from './topic-fan-out.js';
 import { uws } from './uws.js';
 import { type SocketHandler, UwsConnection } from './uws-connection.js';
 
 export interface TransportHandlers {
   /** A socket opened; returns its handler, or undefined when it was refused (and is being closed). */
-  openSocket(connection: UwsConnection, request: UpgradeRequest): SocketHandler | undefined;
+  open(connection: UwsConnection, request: UpgradeRequest): SocketHandler | undefined;
   /** Answers a REST request whose body has been read in full; a promise holds the request open. */
   http(request: ApiRequest): ApiResponse | Promise<ApiResponse>;
 }
@@ -36,11 +38,19 @@ interface SocketData {
  * protocol rather than as a bare HTTP error.
  */
 export class UwsServer {
-  readonly app: TemplatedApp;
+  private readonly app: TemplatedApp = uws.App();
   private listenSocket: us_listen_socket | undefined;
 
-  constructor(handlers: TransportHandlers, options: TransportOptions) {
-    this.app = uws.App();
+  constructor(private readonly options: TransportOptions) {}
+
+  /** Fan-out through this server's native topics (see TopicFanOut). */
+  fanOut(): FanOut {
+    return new TopicFanOut(this.app);
+  }
+
+  /** Routes every WebSocket and HTTP request to `handlers`; call once, before listen. */
+  serve(handlers: TransportHandlers): void {
+    const { options } = this;
     this.app.ws<SocketData>('/*', {
       maxPayloadLength: options.maxFrameBytes,
       // A hard cap on each socket's send buffer: uWS drops sends beyond it. The session's sweep evicts
@@ -66,7 +76,7 @@ export class UwsServer {
         connection.isOpen = true;
         const request = connection.request as UpgradeRequest;
         connection.request = undefined;
-        connection.handler = handlers.openSocket(connection, request);
+        connection.handler = handlers.open(connection, request);
       },
       message: (ws, message, isBinary) => ws.getUserData().connection.handler?.receive(message, isBinary),
       ping: (ws) => ws.getUserData().connection.handler?.markAlive(),
@@ -77,7 +87,7 @@ export class UwsServer {
         connection.handler?.close();
       },
     });
-    this.app.any('/*', (res, req) => this.serveHttp(handlers, options, res, req));
+    this.app.any('/*', (res, req) => this.serveHttp(handlers, res, req));
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -96,7 +106,8 @@ export class UwsServer {
     this.listenSocket = undefined;
   }
 
-  private serveHttp(handlers: TransportHandlers, options: TransportOptions, res: HttpResponse, req: HttpRequest): void {
+  private serveHttp(handlers: TransportHandlers, res: HttpResponse, req: HttpRequest): void {
+    const { options } = this;
     let aborted = false;
     let abortListener: (() => void) | undefined;
     res.onAborted(() => {

@@ -8,3 +8,6 @@ import uws from 'uWebSockets.js';
 export const isNativeUws: boolean = String(uws.App).includes('[native code]');
 
 export { uws };
+
+export const FALLBACK_WARNING =
+  'uWebSockets.js native binary did not load; running on the slow ws-based emulation. Use Node 20 on glibc >= 2.36.';

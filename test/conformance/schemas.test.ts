@@ -119,16 +119,16 @@ t.test('server frame examples', async (t) => {
 
 t.test('every frame a session sends conforms', async (t) => {
   for (const dialect of ['broadcastt', 'pusher'] as const) {
-    const { session, send, connection, index, app, clock, context } = makeSession({ dialect, socketId: '2147483647.1' });
+    const { session, send, connection, index, app, clock, node } = makeSession({ dialect, socketId: '2147483647.1' });
     session.open();
     send({ event: `${dialect}:subscribe`, data: { channel: 'news' } });
     send({ event: `${dialect}:ping` });
     send('not json');
     send({ event: `${dialect}:subscribe`, data: { channel: 'x'.repeat(200) } });
-    index.publish(app.id, 'news', () => encodeFrame('headline', asJsonText('plain text'), 'news'));
-    index.publish(app.id, 'news', () => encodeFrame('App\\Events\\Shipped', asJsonText('{"id":1}'), 'news'));
-    session.sweep(clock.now + context.activityTimeoutMs);
-    session.sweep(clock.now + context.activityTimeoutMs + context.pongTimeoutMs);
+    index.deliver(app.id, 'news', () => encodeFrame('headline', asJsonText('plain text'), 'news'));
+    index.deliver(app.id, 'news', () => encodeFrame('App\\Events\\Shipped', asJsonText('{"id":1}'), 'news'));
+    session.sweep(clock.now + node.limits.activityTimeoutMs);
+    session.sweep(clock.now + node.limits.activityTimeoutMs + node.limits.pongTimeoutMs);
 
     const frames = connection.frames();
     t.same(
@@ -142,13 +142,13 @@ t.test('every frame a session sends conforms', async (t) => {
 
 t.test('every broadcast frame a session sends conforms', async (t) => {
   for (const dialect of ['broadcastt', 'pusher'] as const) {
-    const { send, connection, context } = makeSession({ dialect });
+    const { send, connection, node } = makeSession({ dialect });
     send({ event: `${dialect}:subscribe`, data: { channel: 'lobby', consumer: true } });
     send({ event: `${dialect}:broadcast`, data: { request_id: 'r1', channel: { name: 'lobby', consumer: true }, name: 'hello', payload: { q: 1 } } });
     const event = connection.frames().find((frame) => frame.event === 'hello') as { id: string; channel: string } | undefined;
     send({ event: `${dialect}:response`, data: { id: event?.id, channel: event?.channel, payload: 'yes' } });
     send({ event: `${dialect}:broadcast`, data: { request_id: 2, channel: { name: 'updates', system: true }, name: 'hello' } });
-    context.broadcasts.finishAll();
+    node.broadcasts.finishAll();
 
     const frames = connection.frames();
     t.same(

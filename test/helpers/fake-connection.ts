@@ -1,28 +1,28 @@
-import type { App, Role } from '../../src/apps/app-registry.js';
-import { ChannelIndex } from '../../src/channels/channel-index.js';
-import { LoopFanOut } from '../../src/channels/fan-out.js';
-import { PresenceChannels } from '../../src/channels/presence-channels.js';
-import { type ClusterStore, SingleNodeStore } from '../../src/cluster/cluster-store.js';
-import { PendingBroadcasts } from '../../src/broadcasts/pending-broadcasts.js';
+import type { Test } from 'tap';
+import { type App, AppRegistry, type Role } from '../../src/apps/app-registry.js';
+import type { ChannelIndex } from '../../src/channels/channel-index.js';
+import { type FanOut, LoopFanOut } from '../../src/channels/fan-out.js';
+import type { Broker } from '../../src/cluster/broker.js';
+import { ClusterNode } from '../../src/cluster/cluster-node.js';
+import type { ClusterStore } from '../../src/cluster/cluster-store.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from '../../src/config.js';
+import { GatewayNode } from '../../src/gateway-node.js';
 import type { Logger } from '../../src/log.js';
 import type { Connection } from '../../src/protocol/connection.js';
 import type { Dialect } from '../../src/protocol/frames.js';
-import { Session, type SessionContext } from '../../src/protocol/session.js';
+import { Session } from '../../src/session/session.js';
 
-/** A server frame as sent on the wire, parsed once: `data` is still the JSON text the protocol requires. */
+/**
+ * A server frame parsed once: as `SentFrame`, `data` is still the JSON text the protocol requires; as
+ * `DecodedFrame` it has been parsed as well.
+ */
 export interface SentFrame {
   readonly event: string;
   readonly channel?: string;
   readonly data: unknown;
 }
 
-/** A server frame with its `data` string parsed as well. */
-export interface DecodedFrame {
-  readonly event: string;
-  readonly channel?: string;
-  readonly data: unknown;
-}
+export type DecodedFrame = SentFrame;
 
 /**
  * A Connection that records what the protocol does to it. Like the real transport, it ignores sends
@@ -92,6 +92,23 @@ export class FakeConnection implements Connection {
   }
 }
 
+/** Asserts the connection got exactly one frame, a non-fatal error with `code`, and is still open. */
+export function assertNonFatalError(
+  t: Test,
+  connection: FakeConnection,
+  code: number,
+  message: RegExp,
+  prefix = 'broadcastt',
+): void {
+  t.same(
+    connection.decoded().map((f) => f.event),
+    [`${prefix}:error`],
+    'exactly one error frame',
+  );
+  t.match(connection.last().data, { code, message });
+  t.equal(connection.closed, undefined, 'connection stays open');
+}
+
 /** A logger that keeps what it is told, so tests can assert nothing unexpected was logged. */
 export function recordingLogger(): Logger & { readonly lines: Array<{ level: string; message: string }> } {
   const lines: Array<{ level: string; message: string }> = [];
@@ -111,45 +128,32 @@ export interface FakeClock {
   now: number;
 }
 
-export interface SessionOptions {
-  readonly dialect?: Dialect;
+export interface NodeOptions {
   /** Overrides for the one app (TEST_APP plus the schema defaults otherwise). */
   readonly app?: Partial<App>;
   /** Top-level config overrides (activityTimeout, pongTimeout, maxMessageBytes, ...). */
   readonly config?: Omit<GatewayOptions, 'apps'>;
-  readonly socketId?: string;
-  /** Reuse an index, e.g. to put several sessions in one. */
-  readonly index?: ChannelIndex;
-  /** Reuse presence together with the index, for presence across sessions. */
-  readonly presence?: PresenceChannels;
-  /** The cluster store new presence is built on (a single node's by default). */
-  readonly store?: ClusterStore;
-  /** Reuse pending broadcasts, for broadcasts and responses across sessions. */
-  readonly broadcasts?: PendingBroadcasts;
-  /** The credential the connection was made with: the app key (trusted) or a consumer key. */
-  readonly role?: Role;
   readonly clock?: FakeClock;
+  readonly id?: string;
+  /** Cluster parts: a node of an in-process cluster (MemoryHub, MemoryStoreHub); a single node by default. */
+  readonly broker?: Broker;
+  readonly store?: ClusterStore;
+  /** How frames reach the sockets; a loop over the members by default. */
+  readonly fanOut?: FanOut;
 }
 
-export interface SessionFixture {
-  readonly session: Session;
-  readonly connection: FakeConnection;
-  readonly clock: FakeClock;
-  readonly index: ChannelIndex;
+export interface NodeFixture {
+  readonly node: GatewayNode;
   readonly app: App;
   readonly config: GatewayConfig;
-  readonly context: SessionContext;
+  readonly clock: FakeClock;
   readonly log: ReturnType<typeof recordingLogger>;
-  /** Feeds one text message to the session, as the transport would. */
-  send(message: unknown): void;
-  /** User ids the session reported signing in as. */
-  readonly signedIn: string[];
 }
 
 export const TEST_APP = { id: 'test-app', key: 'test-key', secret: 'test-secret' } as const;
 
 /** Resolves one app through the config schema, so every limit not given is the documented default. */
-export function testApp(overrides: SessionOptions['app'] = {}, config: SessionOptions['config'] = {}): { app: App; config: GatewayConfig } {
+export function testApp(overrides: NodeOptions['app'] = {}, config: NodeOptions['config'] = {}): { app: App; config: GatewayConfig } {
   const resolved = resolveConfig({ ...config, apps: [{ ...TEST_APP, ...overrides }] });
   const app = resolved.apps[0];
   if (!app) throw new Error('resolveConfig returned no app');
@@ -157,38 +161,49 @@ export function testApp(overrides: SessionOptions['app'] = {}, config: SessionOp
 }
 
 /**
- * A Session over a FakeConnection with a hand-moved clock and a ChannelIndex over LoopFanOut. The
- * session is not opened: call `session.open()` when the test is about connection_established.
+ * The gateway's own node over LoopFanOut, with a hand-moved clock and a recording logger. It is not
+ * started: sweeps are run by hand, and a cluster store given here must be started by the test.
  */
-export function makeSession(options: SessionOptions = {}): SessionFixture {
+export function makeNode(options: NodeOptions = {}): NodeFixture {
   const { app, config } = testApp(options.app, options.config);
   const clock = options.clock ?? { now: 1_000_000 };
-  const index = options.index ?? new ChannelIndex(new LoopFanOut());
   const log = recordingLogger();
-  const store = options.store ?? new SingleNodeStore();
-  const context: SessionContext = {
-    index,
-    presence: options.presence ?? new PresenceChannels(index, () => store, () => {}, log),
-    broadcasts: options.broadcasts ?? new PendingBroadcasts(),
-    publish: (appId, channel, encode, except) => index.publish(appId, channel, encode, except),
-    respond: (appId, id, channel, payload) => {
-      context.broadcasts.respond(appId, id, channel, payload);
-    },
-    onSignedIn: (_session, userId) => signedIn.push(userId),
-    onClosed: () => {},
-    log,
-    now: () => clock.now,
-    activityTimeoutMs: config.activityTimeout * 1000,
-    pongTimeoutMs: config.pongTimeout * 1000,
-    maxMessageBytes: config.maxMessageBytes,
-    maxBackpressureBytes: config.maxBackpressureBytes,
-  };
-  const signedIn: string[] = [];
+  const id = options.id ?? 'node-a';
+  const cluster = ClusterNode.of(id, config, log, { broker: options.broker, store: options.store });
+  const node = new GatewayNode({ id, config, apps: new AppRegistry(config.apps), log, fanOut: options.fanOut ?? new LoopFanOut(), cluster, now: () => clock.now });
+  return { node, app, config, clock, log };
+}
+
+export interface SessionOptions extends NodeOptions {
+  readonly dialect?: Dialect;
+  readonly socketId?: string;
+  /** The credential the connection was made with: the app key (trusted) or a consumer key. */
+  readonly role?: Role;
+  /** Put the session on this node (beside other sessions); a new node of its own otherwise. */
+  readonly on?: NodeFixture;
+}
+
+export interface SessionFixture extends NodeFixture {
+  readonly session: Session;
+  readonly connection: FakeConnection;
+  readonly index: ChannelIndex;
+  /** Feeds one text message to the session, as the transport would. */
+  send(message: unknown): void;
+}
+
+/**
+ * A Session over a FakeConnection on a real GatewayNode (its own, or `on`'s). The session is not opened:
+ * call `session.open()` when the test is about connection_established.
+ */
+export function makeSession(options: SessionOptions = {}): SessionFixture {
+  const host = options.on ?? makeNode(options);
+  const app = options.on && options.app ? testApp(options.app, options.config).app : host.app;
   const connection = new FakeConnection();
-  const session = new Session(connection, app, options.role ?? 'trusted', options.dialect ?? 'broadcastt', options.socketId ?? '123.456', context);
+  const session = new Session(connection, app, options.role ?? 'trusted', options.dialect ?? 'broadcastt', options.socketId ?? '123.456', host.node);
+  host.node.sessions.add(session);
   const send = (message: unknown) => {
     const text = typeof message === 'string' ? message : JSON.stringify(message);
     session.receive(Buffer.from(text), false);
   };
-  return { session, connection, clock, index, app, config, context, log, send, signedIn };
+  return { ...host, app, session, connection, index: host.node.index, send };
 }

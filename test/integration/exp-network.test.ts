@@ -146,7 +146,18 @@ t.test('gateway.broadcast collects responses in-process', async (t) => {
   const event = await listener.next('ping');
   respond(listener, event, 'pong');
   t.same(await result, ['pong'], 'responders may answer on system channels');
-  await t.rejects(running.gateway.broadcast('nope', 'x', 'e', {}), /no app with id/);
+});
+
+t.test('the embedding API refuses with the errors REST answers, named by the catalogue', async (t) => {
+  const running = await startGateway(t, { apps: [{ ...DEMO_APP, maxPendingBroadcasts: 1 }] });
+  const { gateway } = running;
+  await t.rejects(gateway.broadcast('nope', 'x', 'e', {}), { name: 'HttpError', kind: 'AppNotFound', status: HttpErrors.AppNotFound.status });
+  t.throws(() => gateway.publish('nope', 'x', 'e', {}), { name: 'HttpError', kind: 'AppNotFound' });
+  t.throws(() => gateway.publish(DEMO_APP.id, 'a b', 'e', {}), { name: 'HttpError', kind: 'BadRequest', message: /channel: Invalid channel name/ });
+  await t.rejects(gateway.broadcast(DEMO_APP.id, 'x', 'e', 'y'.repeat(20_000)), { name: 'HttpError', kind: 'PayloadTooLarge' });
+  const first = gateway.broadcast(DEMO_APP.id, 'x', 'e', {}, { timeoutMs: 50 });
+  await t.rejects(gateway.broadcast(DEMO_APP.id, 'x', 'e', {}), { name: 'HttpError', kind: 'TooManyBroadcasts', status: HttpErrors.TooManyBroadcasts.status });
+  t.same(await first, [], 'the first one is unaffected');
 });
 
 t.test('a consumer-key client may only use consumer channels, and keeps its connection', async (t) => {

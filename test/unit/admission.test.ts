@@ -1,8 +1,9 @@
 import t from 'tap';
 import { type App, AppRegistry } from '../../src/apps/app-registry.js';
-import { resolveConfig } from '../../src/config.js';
-import { WsErrors } from '../../src/errors.js';
-import { admit, dialectOf } from '../../src/protocol/admission.js';
+import { ConfigError, resolveConfig } from '../../src/config.js';
+import { ProtocolError, WsErrors } from '../../src/errors.js';
+import { admit, dialectOf, refuse } from '../../src/session/admission.js';
+import { FakeConnection } from '../helpers/fake-connection.js';
 
 const { apps } = resolveConfig({
   apps: [
@@ -27,10 +28,11 @@ t.test('a consumer key admits to its app with the consumer role (D8)', async (t)
   for (const key of ['ck1', 'ck2']) t.match(admit({ path: `/app/${key}`, query: '' }, registry, none), { app: { id: 'main' }, role: 'consumer' }, key);
 });
 
-t.test('every key, app or consumer, must be unique', async (t) => {
-  const app = (id: string, key: string, consumerKeys: string[] = []) => resolveConfig({ apps: [{ id, key, secret: 'long-secret', consumerKeys }] }).apps[0] as App;
-  t.throws(() => new AppRegistry([app('a', 'k'), app('b', 'x', ['k'])]), /the key "k" is used twice/);
-  t.throws(() => new AppRegistry([app('a', 'k', ['k'])]), /the key "k" is used twice/);
+t.test('every app id and every key, app or consumer, must be unique: a configuration error naming it', async (t) => {
+  const app = (id: string, key: string, consumerKeys: string[] = []) => ({ id, key, secret: 'long-secret', consumerKeys });
+  t.throws(() => resolveConfig({ apps: [app('a', 'k'), app('b', 'x', ['k'])] }), new ConfigError('config: config.apps[1] uses the key "k" again; app keys and consumer keys must all differ'));
+  t.throws(() => resolveConfig({ apps: [app('a', 'k', ['k'])] }), /config\.apps\[0\] uses the key "k" again/);
+  t.throws(() => resolveConfig({ apps: [app('a', 'k'), app('a', 'x')] }), new ConfigError('config: config.apps[1].id "a" is used by another app'));
   t.throws(() => resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret', consumerKeys: ['c', 'c'] }] }), /consumerKeys must NOT have duplicate items/);
 });
 
@@ -99,3 +101,14 @@ t.test('dialect', async (t) => {
     t.match(admit({ path: '/app/k', query: 'protocol=7' }, registry, none), { dialect: 'pusher', app: { id: 'main' } });
   });
 });
+
+t.test('refuse() sends the error in the requested dialect, then closes with its code', async (t) => {
+  const connection = new FakeConnection();
+  refuse(connection, 'pusher', new ProtocolError('AppNotFound'));
+  t.same(connection.decoded(), [
+    { event: 'pusher:error', data: { code: WsErrors.AppNotFound.code, message: WsErrors.AppNotFound.message } },
+  ]);
+  t.same(connection.closed, { code: WsErrors.AppNotFound.code, reason: WsErrors.AppNotFound.message });
+  t.equal(connection.sentAfterClose, 0);
+});
+

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ChannelIndex } from '../../src/channels/channel-index.js';
+import { topicOf } from '../../src/protocol/frames.js';
 import { type FanOut, LoopFanOut, type Subscriber } from '../../src/channels/fan-out.js';
 import { FakeConnection } from '../helpers/fake-connection.js';
 
@@ -35,26 +36,26 @@ function countingEncoder(channel: string) {
   return encoder;
 }
 
-t.test('subscribe reports first, joined and already', async (t) => {
+t.test('join reports first, joined and already', async (t) => {
   const index = new ChannelIndex(new LoopFanOut());
   const [a, b] = [member(), member()];
-  t.equal(index.subscribe('app', 'news', a), 'first');
-  t.equal(index.subscribe('app', 'news', b), 'joined');
-  t.equal(index.subscribe('app', 'news', a), 'already');
+  t.equal(index.join('app', 'news', a), 'first');
+  t.equal(index.join('app', 'news', b), 'joined');
+  t.equal(index.join('app', 'news', a), 'already');
   t.equal(index.subscriberCount('app', 'news'), 2);
   t.equal(index.channelCount(), 1);
 });
 
-t.test('unsubscribe reports left, last and absent', async (t) => {
+t.test('leave reports left, last and absent', async (t) => {
   const index = new ChannelIndex(new LoopFanOut());
   const [a, b, c] = [member(), member(), member()];
-  index.subscribe('app', 'news', a);
-  index.subscribe('app', 'news', b);
-  t.equal(index.unsubscribe('app', 'news', c), 'absent', 'never a member');
-  t.equal(index.unsubscribe('app', 'news', a), 'left');
-  t.equal(index.unsubscribe('app', 'news', a), 'absent', 'already left');
-  t.equal(index.unsubscribe('app', 'news', b), 'last');
-  t.equal(index.unsubscribe('app', 'news', b), 'absent', 'channel gone');
+  index.join('app', 'news', a);
+  index.join('app', 'news', b);
+  t.equal(index.leave('app', 'news', c), 'absent', 'never a member');
+  t.equal(index.leave('app', 'news', a), 'left');
+  t.equal(index.leave('app', 'news', a), 'absent', 'already left');
+  t.equal(index.leave('app', 'news', b), 'last');
+  t.equal(index.leave('app', 'news', b), 'absent', 'channel gone');
   t.equal(index.subscriberCount('app', 'news'), 0);
   t.equal(index.channelCount(), 0, 'empty channels are dropped');
 });
@@ -62,20 +63,20 @@ t.test('unsubscribe reports left, last and absent', async (t) => {
 t.test('a channel emptied and joined again is "first" again', async (t) => {
   const index = new ChannelIndex(new LoopFanOut());
   const a = member();
-  index.subscribe('app', 'news', a);
-  index.unsubscribe('app', 'news', a);
-  t.equal(index.subscribe('app', 'news', a), 'first');
+  index.join('app', 'news', a);
+  index.leave('app', 'news', a);
+  t.equal(index.join('app', 'news', a), 'first');
 });
 
 t.test('the fan-out is told about every real membership change, and only those', async (t) => {
   const fanOut = new RecordingFanOut();
   const index = new ChannelIndex(fanOut);
   const a = member();
-  index.subscribe('app', 'news', a);
-  index.subscribe('app', 'news', a);
-  index.unsubscribe('app', 'news', a);
-  index.unsubscribe('app', 'news', a);
-  const topic = ChannelIndex.topic('app', 'news');
+  index.join('app', 'news', a);
+  index.join('app', 'news', a);
+  index.leave('app', 'news', a);
+  index.leave('app', 'news', a);
+  const topic = topicOf('app', 'news');
   t.same(fanOut.calls, [
     ['join', topic, a],
     ['leave', topic, a],
@@ -85,27 +86,27 @@ t.test('the fan-out is told about every real membership change, and only those',
 t.test('apps are separate: the same channel name in two apps', async (t) => {
   const index = new ChannelIndex(new LoopFanOut());
   const [a, b] = [member(), member()];
-  t.equal(index.subscribe('app-1', 'news', a), 'first');
-  t.equal(index.subscribe('app-2', 'news', b), 'first', 'first in its own app');
+  t.equal(index.join('app-1', 'news', a), 'first');
+  t.equal(index.join('app-2', 'news', b), 'first', 'first in its own app');
   t.equal(index.subscriberCount('app-1', 'news'), 1);
   t.equal(index.channelCount(), 2);
 
-  t.equal(index.publish('app-1', 'news', countingEncoder('news')), 1);
+  t.equal(index.deliver('app-1', 'news', countingEncoder('news')), 1);
   t.equal(a.connection.frames().length, 1);
   t.same(b.connection.frames(), [], 'the other app does not receive it');
 
-  t.equal(index.unsubscribe('app-2', 'news', a), 'absent', 'not a member of the other app');
-  t.equal(index.unsubscribe('app-1', 'news', a), 'last');
+  t.equal(index.leave('app-2', 'news', a), 'absent', 'not a member of the other app');
+  t.equal(index.leave('app-1', 'news', a), 'last');
   t.equal(index.subscriberCount('app-2', 'news'), 1);
 });
 
-t.test('publish', async (t) => {
+t.test('deliver', async (t) => {
   t.test('encodes once however many members there are', async (t) => {
     const index = new ChannelIndex(new LoopFanOut());
     const members = [member(), member(), member()];
-    for (const m of members) index.subscribe('app', 'news', m);
+    for (const m of members) index.join('app', 'news', m);
     const encode = countingEncoder('news');
-    t.equal(index.publish('app', 'news', encode), 3, 'returns the member count');
+    t.equal(index.deliver('app', 'news', encode), 3, 'returns the member count');
     t.equal(encode.calls, 1);
     for (const m of members) t.same(m.connection.decoded(), [{ event: 'update', channel: 'news', data: { n: 1 } }]);
   });
@@ -113,21 +114,21 @@ t.test('publish', async (t) => {
   t.test('never encodes for a channel without members', async (t) => {
     const index = new ChannelIndex(new LoopFanOut());
     const encode = countingEncoder('news');
-    t.equal(index.publish('app', 'news', encode), 0);
+    t.equal(index.deliver('app', 'news', encode), 0);
     t.equal(encode.calls, 0);
 
     const a = member();
-    index.subscribe('app', 'news', a);
-    index.unsubscribe('app', 'news', a);
-    t.equal(index.publish('app', 'news', encode), 0, 'nor for one that emptied');
+    index.join('app', 'news', a);
+    index.leave('app', 'news', a);
+    t.equal(index.deliver('app', 'news', encode), 0, 'nor for one that emptied');
     t.equal(encode.calls, 0);
   });
 
   t.test('skips exactly the excepted subscriber', async (t) => {
     const index = new ChannelIndex(new LoopFanOut());
     const [a, b, c] = [member(), member(), member()];
-    for (const m of [a, b, c]) index.subscribe('app', 'news', m);
-    t.equal(index.publish('app', 'news', countingEncoder('news'), b), 3, 'still reports every member');
+    for (const m of [a, b, c]) index.join('app', 'news', m);
+    t.equal(index.deliver('app', 'news', countingEncoder('news'), b), 3, 'still reports every member');
     t.equal(a.connection.frames().length, 1);
     t.same(b.connection.frames(), []);
     t.equal(c.connection.frames().length, 1);
@@ -136,8 +137,8 @@ t.test('publish', async (t) => {
   t.test('an excepted subscriber outside the channel changes nothing', async (t) => {
     const index = new ChannelIndex(new LoopFanOut());
     const [a, outsider] = [member(), member()];
-    index.subscribe('app', 'news', a);
-    index.publish('app', 'news', countingEncoder('news'), outsider);
+    index.join('app', 'news', a);
+    index.deliver('app', 'news', countingEncoder('news'), outsider);
     t.equal(a.connection.frames().length, 1);
     t.same(outsider.connection.frames(), []);
   });
@@ -145,9 +146,9 @@ t.test('publish', async (t) => {
   t.test('delivers only to the named channel', async (t) => {
     const index = new ChannelIndex(new LoopFanOut());
     const [a, b] = [member(), member()];
-    index.subscribe('app', 'news', a);
-    index.subscribe('app', 'sport', b);
-    index.publish('app', 'news', countingEncoder('news'));
+    index.join('app', 'news', a);
+    index.join('app', 'sport', b);
+    index.deliver('app', 'news', countingEncoder('news'));
     t.equal(a.connection.frames().length, 1);
     t.same(b.connection.frames(), []);
   });

@@ -1,25 +1,24 @@
-import t from 'tap';
-import { ChannelIndex } from '../../src/channels/channel-index.js';
-import { LoopFanOut } from '../../src/channels/fan-out.js';
-import { PresenceChannels } from '../../src/channels/presence-channels.js';
+import t, { type Test } from 'tap';
+import type { App } from '../../src/apps/app-registry.js';
 import { type ClusterStore, type MemberOutcome, SingleNodeStore } from '../../src/cluster/cluster-store.js';
+import { MemoryHub } from '../../src/cluster/memory-broker.js';
 import { MemoryStoreHub } from '../../src/cluster/memory-cluster-store.js';
 import { SubscriptionErrors } from '../../src/errors.js';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
-import { makeSession, recordingLogger, settled } from '../helpers/fake-connection.js';
+import { makeNode, makeSession, settled } from '../helpers/fake-connection.js';
 
 const CHANNEL = 'presence-room';
 type Fixture = ReturnType<typeof makeSession>;
 
-/** A node of an in-process cluster: its own index and presence, on a store of the shared hub. */
-async function node(hub: MemoryStoreHub, id: string, peers: Array<PresenceChannels>) {
-  const store = hub.store(id);
-  await store.start(() => ({ members: [], subscriptions: [] }));
-  const index = new ChannelIndex(new LoopFanOut());
-  const log = recordingLogger();
-  const presence = new PresenceChannels(index, () => store, (event) => peers.filter((p) => p !== presence).forEach((p) => p.notifyLocal(event)), log);
-  peers.push(presence);
-  return { index, presence, log, socket: (socketId: string, app = {}) => makeSession({ socketId, index, presence, app }) };
+/** An in-process cluster: gateway nodes joined by a memory broker and a memory store hub. */
+function cluster(t: Test) {
+  const [brokers, stores] = [new MemoryHub(), new MemoryStoreHub(5000)];
+  return async (id: string, app: Partial<App> = {}) => {
+    const on = makeNode({ id, app, broker: brokers.broker(), store: stores.store(id) });
+    await on.node.start();
+    t.teardown(() => on.node.drain(0));
+    return { ...on, index: on.node.index, presence: on.node.presence, socket: (socketId: string) => makeSession({ socketId, on }) };
+  };
 }
 
 function subscribe(s: Fixture, userId: string): void {
@@ -30,9 +29,8 @@ function subscribe(s: Fixture, userId: string): void {
 const events = (s: Fixture, event: string) => s.connection.decoded().filter((f) => f.event === event).map((f) => (f.data as { user_id: string }).user_id);
 
 t.test('two nodes: one roster, member_added once per cluster and never to the joining socket', async (t) => {
-  const hub = new MemoryStoreHub(5000);
-  const peers: PresenceChannels[] = [];
-  const [a, b] = [await node(hub, 'a', peers), await node(hub, 'b', peers)];
+  const node = cluster(t);
+  const [a, b] = [await node('a'), await node('b')];
   const ann = a.socket('1.1');
   subscribe(ann, 'ann');
   await settled();
@@ -55,12 +53,11 @@ t.test('two nodes: one roster, member_added once per cluster and never to the jo
 });
 
 t.test('the member limit holds across nodes, for every socket of a refused user', async (t) => {
-  const hub = new MemoryStoreHub(5000);
-  const peers: PresenceChannels[] = [];
-  const [a, b] = [await node(hub, 'a', peers), await node(hub, 'b', peers)];
-  subscribe(a.socket('1.1', { maxPresenceMembers: 1 }), 'ann');
+  const node = cluster(t);
+  const [a, b] = [await node('a', { maxPresenceMembers: 1 }), await node('b', { maxPresenceMembers: 1 })];
+  subscribe(a.socket('1.1'), 'ann');
   await settled();
-  const [first, second] = [b.socket('2.1', { maxPresenceMembers: 1 }), b.socket('2.2', { maxPresenceMembers: 1 })];
+  const [first, second] = [b.socket('2.1'), b.socket('2.2')];
   subscribe(first, 'bob');
   subscribe(second, 'bob');
   await settled();
@@ -83,20 +80,21 @@ function gatedStore(): { store: ClusterStore; open: () => void } {
 
 t.test('a socket that unsubscribes or closes while its admission waits leaves again once admitted', async (t) => {
   const { store, open } = gatedStore();
-  const watcher = makeSession({ socketId: '1.1', store });
-  const { index, context } = watcher;
+  const on = makeNode({ store });
+  const { index, presence } = on.node;
+  const watcher = makeSession({ socketId: '1.1', on });
   subscribe(watcher, 'watcher');
-  const quitter = makeSession({ socketId: '1.2', index, presence: context.presence });
+  const quitter = makeSession({ socketId: '1.2', on });
   subscribe(quitter, 'quitter');
   quitter.send({ event: 'broadcastt:unsubscribe', data: { channel: CHANNEL } });
-  const closer = makeSession({ socketId: '1.3', index, presence: context.presence });
+  const closer = makeSession({ socketId: '1.3', on });
   subscribe(closer, 'closer');
   closer.session.close();
   open();
   await settled();
   t.equal(index.subscriberCount('test-app', CHANNEL), 1, 'only the watcher joined');
   t.notOk(quitter.connection.decoded().some((f) => f.event === 'broadcastt_internal:subscription_succeeded'), 'no answer after unsubscribing');
-  t.same(await context.presence.members('test-app', CHANNEL), [{ userId: 'watcher', userInfo: {} }]);
+  t.same(await presence.members('test-app', CHANNEL), [{ userId: 'watcher', userInfo: {} }]);
   // They were admitted before they were let go, so the watcher may see them in its roster or come: whichever it
   // saw, it also sees them go, and its view ends right.
   const roster = watcher.connection.decoded().find((f) => f.event === 'broadcastt_internal:subscription_succeeded')?.data as { presence: { ids: string[] } };
@@ -111,8 +109,9 @@ t.test('while the store cannot be reached, presence is decided on this node and 
   const store = new SingleNodeStore();
   const down = () => Promise.reject(new Error('connection is closed'));
   Object.assign(store, { addMember: down, removeMember: down, otherMembers: down });
-  const ann = makeSession({ socketId: '1.1', store });
-  const bob = makeSession({ socketId: '1.2', index: ann.index, presence: ann.context.presence });
+  const on = makeNode({ store });
+  const ann = makeSession({ socketId: '1.1', on });
+  const bob = makeSession({ socketId: '1.2', on });
   subscribe(ann, 'ann');
   await settled();
   subscribe(bob, 'bob');
@@ -122,6 +121,6 @@ t.test('while the store cannot be reached, presence is decided on this node and 
   bob.session.close();
   await settled();
   t.same(events(ann, 'broadcastt_internal:member_removed'), ['bob']);
-  await t.rejects(ann.context.presence.members('test-app', CHANNEL), /connection is closed/, 'queries say they cannot answer');
+  await t.rejects(on.node.presence.members('test-app', CHANNEL), /connection is closed/, 'queries say they cannot answer');
   t.equal(ann.log.lines.filter((l) => l.level === 'warn').length, 1, 'one warning, not one per call');
 });

@@ -2,15 +2,12 @@ import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { channelId } from '../../src/protocol/channel-id.js';
-import { makeSession, type SessionFixture, type SessionOptions } from '../helpers/fake-connection.js';
+import { makeNode, makeSession, type SessionFixture, type SessionOptions } from '../helpers/fake-connection.js';
 
-/** Sessions sharing one index and one set of pending broadcasts, as on one gateway node. */
+/** Sessions on one gateway node. */
 function network(count: number, options: SessionOptions = {}): SessionFixture[] {
-  const first = makeSession({ ...options, socketId: '1.1' });
-  const rest = Array.from({ length: count - 1 }, (_, i) =>
-    makeSession({ ...options, socketId: `1.${i + 2}`, index: first.index, broadcasts: first.context.broadcasts, clock: first.clock }),
-  );
-  return [first, ...rest];
+  const on = makeNode(options);
+  return Array.from({ length: count }, (_, i) => makeSession({ ...options, socketId: `1.${i + 1}`, on }));
 }
 
 /** A name whose ID differs between the base64 alphabets and is padded, so every form is really different. */
@@ -105,7 +102,7 @@ t.test('a broadcast reaches every subscriber, the sender included, and collects 
   for (const s of [sender, a, b]) s.send({ event: 'broadcastt:subscribe', data: { channel: 'lobby' } });
   sender.send({ event: 'broadcastt:broadcast', data: { request_id: 'q', channel: 'lobby', name: 'who', payload: { n: 1 }, timeout: 60_000 } });
   const events = [sender, a, b].map((s) => s.connection.frames().at(-1) as { event: string; channel: string; data: string; id: string });
-  for (const event of events) t.match(event, { event: 'who', channel: 'lobby', data: '{"n":1}', id: /^[\w-]{21}$/ });
+  for (const event of events) t.match(event, { event: 'who', channel: 'lobby', data: '{"n":1}', id: /^node-a\.[\w-]{21}$/ });
   const id = events[0]?.id;
   t.ok(events.every((e) => e.id === id), 'one id for everyone');
 
@@ -115,7 +112,7 @@ t.test('a broadcast reaches every subscriber, the sender included, and collects 
   b.send({ event: 'broadcastt:response', data: { id, channel: 'lobby' } });
   b.send({ event: 'broadcastt:response', data: { id, channel: 'other', payload: 'wrong channel' } });
   t.notOk(sender.connection.frames().some((f) => f.event.endsWith('broadcast_responses')), 'nothing before the timeout');
-  sender.context.broadcasts.finishAll();
+  sender.node.broadcasts.finishAll();
   t.same(sender.connection.last(), {
     event: 'broadcastt:broadcast_responses',
     data: { request_id: 'q', responses: ['me', 1, 2, {}], dropped: 0 },
@@ -161,12 +158,12 @@ t.test('responders on private channels must be subscribed; unknown ids are dropp
 });
 
 t.test("a closed connection's broadcasts are released at once", async (t) => {
-  const { send, session, context, connection } = makeSession();
+  const { send, session, node, connection } = makeSession();
   send({ event: 'broadcastt:broadcast', data: { request_id: 1, channel: 'x', name: 'e', timeout: 60_000 } });
   send({ event: 'broadcastt:broadcast', data: { request_id: 2, channel: 'y', name: 'e', timeout: 60_000 } });
-  t.equal(context.broadcasts.size, 2);
+  t.equal(node.broadcasts.size, 2);
   session.close();
-  t.equal(context.broadcasts.size, 0);
-  context.broadcasts.finishAll();
+  t.equal(node.broadcasts.size, 0);
+  node.broadcasts.finishAll();
   t.notOk(connection.frames().some((f) => f.event.endsWith('broadcast_responses')));
 });

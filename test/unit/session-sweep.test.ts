@@ -5,15 +5,15 @@ import { makeSession } from '../helpers/fake-connection.js';
 /** The session's periodic sweep: RFC 6455 pings, 4201 for silent peers, eviction of slow consumers. */
 t.test('liveness sweep', async (t) => {
   t.test('does nothing before activityTimeout', async (t) => {
-    const { session, connection, clock, context } = makeSession();
-    session.sweep(clock.now + context.activityTimeoutMs - 1);
+    const { session, connection, clock, node } = makeSession();
+    session.sweep(clock.now + node.limits.activityTimeoutMs - 1);
     t.equal(connection.pings, 0);
     t.equal(connection.closed, undefined);
   });
 
   t.test('pings once after activityTimeout of silence', async (t) => {
-    const { session, connection, clock, context } = makeSession();
-    clock.now += context.activityTimeoutMs;
+    const { session, connection, clock, node } = makeSession();
+    clock.now += node.limits.activityTimeoutMs;
     session.sweep(clock.now);
     t.equal(connection.pings, 1);
     clock.now += 1000;
@@ -23,10 +23,10 @@ t.test('liveness sweep', async (t) => {
   });
 
   t.test('closes with PongNotReceived after pongTimeout with no activity', async (t) => {
-    const { session, connection, clock, context } = makeSession();
-    clock.now += context.activityTimeoutMs;
+    const { session, connection, clock, node } = makeSession();
+    clock.now += node.limits.activityTimeoutMs;
     session.sweep(clock.now);
-    clock.now += context.pongTimeoutMs - 1;
+    clock.now += node.limits.pongTimeoutMs - 1;
     session.sweep(clock.now);
     t.equal(connection.closed, undefined, 'not yet');
 
@@ -39,36 +39,36 @@ t.test('liveness sweep', async (t) => {
   });
 
   t.test('does not close if markAlive() came after the ping', async (t) => {
-    const { session, connection, clock, context } = makeSession();
-    clock.now += context.activityTimeoutMs;
+    const { session, connection, clock, node } = makeSession();
+    clock.now += node.limits.activityTimeoutMs;
     session.sweep(clock.now);
     clock.now += 10;
     session.markAlive();
-    clock.now += context.pongTimeoutMs;
+    clock.now += node.limits.pongTimeoutMs;
     session.sweep(clock.now);
     t.equal(connection.closed, undefined);
     t.equal(connection.pings, 1);
 
-    clock.now += context.activityTimeoutMs;
+    clock.now += node.limits.activityTimeoutMs;
     session.sweep(clock.now);
     t.equal(connection.pings, 2, 'pings again after the next silent period');
   });
 
   t.test('any client message counts as activity', async (t) => {
-    const { session, send, connection, clock, context } = makeSession();
-    clock.now += context.activityTimeoutMs - 1;
+    const { session, send, connection, clock, node } = makeSession();
+    clock.now += node.limits.activityTimeoutMs - 1;
     send({ event: 'broadcastt:ping' });
-    clock.now += context.activityTimeoutMs - 1;
+    clock.now += node.limits.activityTimeoutMs - 1;
     session.sweep(clock.now);
     t.equal(connection.pings, 0);
   });
 
   t.test('a client message after the ping also prevents the close', async (t) => {
-    const { session, send, connection, clock, context } = makeSession();
-    clock.now += context.activityTimeoutMs;
+    const { session, send, connection, clock, node } = makeSession();
+    clock.now += node.limits.activityTimeoutMs;
     session.sweep(clock.now);
     send({ event: 'broadcastt:pong' });
-    clock.now += context.pongTimeoutMs;
+    clock.now += node.limits.pongTimeoutMs;
     session.sweep(clock.now);
     t.equal(connection.closed, undefined);
   });
@@ -123,8 +123,8 @@ t.test('slow consumers', async (t) => {
   });
 
   t.test('are terminated if the buffer has not drained pongTimeout after the eviction', async (t) => {
-    const { session, connection, clock, context } = evicted();
-    clock.now += context.pongTimeoutMs - 1;
+    const { session, connection, clock, node } = evicted();
+    clock.now += node.limits.pongTimeoutMs - 1;
     session.sweep(clock.now);
     t.equal(connection.terminated, false);
 
@@ -144,19 +144,19 @@ t.test('slow consumers', async (t) => {
   });
 
   t.test('are not pinged while draining', async (t) => {
-    const { session, connection, clock, context } = evicted();
+    const { session, connection, clock, node } = evicted();
     connection.buffered = 1;
-    clock.now += context.activityTimeoutMs;
+    clock.now += node.limits.activityTimeoutMs;
     session.sweep(clock.now);
     t.equal(connection.pings, 0);
   });
 });
 
 t.test('sweep does nothing once the session is closed', async (t) => {
-  const { session, connection, clock, context } = makeSession();
+  const { session, connection, clock, node } = makeSession();
   session.close();
   connection.buffered = Number.MAX_SAFE_INTEGER;
-  clock.now += context.activityTimeoutMs + context.pongTimeoutMs;
+  clock.now += node.limits.activityTimeoutMs + node.limits.pongTimeoutMs;
   session.sweep(clock.now);
   connection.buffered = 0;
   session.sweep(clock.now);

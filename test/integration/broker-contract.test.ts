@@ -1,6 +1,8 @@
 import { nanoid } from 'nanoid';
 import t from 'tap';
-import { type Broker, type ClusterMessage, decodeClusterMessage, encodeClusterMessage, MemoryHub, type PublishMessage } from '../../src/cluster/broker.js';
+import type { Broker } from '../../src/cluster/broker.js';
+import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage, type PublishMessage } from '../../src/cluster/cluster-message.js';
+import { MemoryHub } from '../../src/cluster/memory-broker.js';
 import { RedisBroker } from '../../src/cluster/redis-broker.js';
 import { createLogger } from '../../src/log.js';
 import { until } from '../helpers/ws-client.js';
@@ -34,8 +36,8 @@ for (const [name, makeFactory] of implementations) {
     for (const node of nodes) await node.broker.start((m) => node.got.push(m));
     t.teardown(() => Promise.all(nodes.map((n) => n.broker.close())));
     const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
-    for (let n = 0; n < 20; n++) a.broker.publish(message('a', n));
-    b.broker.publish({ ...message('b', 99), exceptSocketId: '12.34' });
+    for (let n = 0; n < 20; n++) a.broker.send(message('a', n));
+    b.broker.send({ ...message('b', 99), exceptSocketId: '12.34' });
     await until(() => b.got.length === 20 && c.got.length === 21 && a.got.length === 1, 'every delivery');
     t.same(b.got, Array.from({ length: 20 }, (_, n) => message('a', n)), 'b got a’s messages in order');
     t.same(c.got.at(-1), { ...message('b', 99), exceptSocketId: '12.34' }, 'the socket exclusion travels');
@@ -52,10 +54,10 @@ for (const [name, makeFactory] of implementations) {
     const z = factory('z', second);
     await Promise.all([x.start(() => {}), x2.start((m) => heard.x2.push(m)), y.start((m) => heard.y.push(m)), z.start(() => {})]);
     t.teardown(() => Promise.all([x, x2, y, z].map((b) => b.close())));
-    x.publish(message('x', 1));
-    await until(() => heard.x2.length === 1, 'the first deployment to deliver');
-    // Published after x's message was delivered: y, on the other prefix, gets this marker and nothing before it.
-    z.publish(message('z', 2));
+    x.send(message('x', 1));
+    await until(() => heard.x2.length === 1, 'the first deployment to receive');
+    // Sent after x's message was received: y, on the other prefix, gets this marker and nothing before it.
+    z.send(message('z', 2));
     await until(() => heard.y.length === 1, 'the marker');
     t.same(heard.y, [message('z', 2)], 'nothing from the other deployment');
   });

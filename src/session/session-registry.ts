@@ -1,5 +1,5 @@
 import type { App } from '../apps/app-registry.js';
-import type { SocketId } from './frames.js';
+import type { SocketId } from '../protocol/frames.js';
 import type { Session } from './session.js';
 
 /** Every live session of this node, by socket id and counted per app (for connection quotas). */

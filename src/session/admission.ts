@@ -1,16 +1,8 @@
 import type { App, AppRegistry, Role } from '../apps/app-registry.js';
 import { ProtocolError } from '../errors.js';
-import { encodeFrame, errorData } from './codec.js';
-import type { Connection } from './connection.js';
-import { type Dialect, ServerEvents } from './frames.js';
-
-/** What the transport copies out of an upgrade request before it goes away. */
-export interface UpgradeRequest {
-  /** Path without the query, e.g. `/app/app-key`. */
-  readonly path: string;
-  /** Raw query string without `?`, e.g. `protocol=7&client=js`. */
-  readonly query: string;
-}
+import { encodeFrame, errorData } from '../protocol/codec.js';
+import type { Connection, UpgradeRequest } from '../protocol/connection.js';
+import { type Dialect, ServerEvents } from '../protocol/frames.js';
 
 export type Admission =
   | { readonly dialect: Dialect; readonly app: App; readonly role: Role; readonly error?: undefined }
@@ -41,7 +33,6 @@ export function admit(request: UpgradeRequest, apps: AppRegistry, connectionsOf:
 export function dialectOf(query: string): Dialect {
   return new URLSearchParams(query).get('protocol') === '7' ? 'pusher' : 'broadcastt';
 }
-
 
 /** Reports a refusal to a connection that never became a session: the error frame, then the close (D6). */
 export function refuse(connection: Connection, dialect: Dialect, error: ProtocolError): void {

@@ -1,19 +1,14 @@
 import type { App, Role } from '../apps/app-registry.js';
 import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from '../broadcasts/broadcast-event.js';
 import type { BroadcastOutcome, PendingBroadcasts } from '../broadcasts/pending-broadcasts.js';
-import type { ChannelIndex } from '../channels/channel-index.js';
-import type { PresenceChannels } from '../channels/presence-channels.js';
-import type { PresenceMember, PresenceSnapshot } from '../channels/presence-roster.js';
 import type { Subscriber } from '../channels/fan-out.js';
+import type { PresenceChannels } from '../channels/presence-channels.js';
 import { ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isChannelAuthValid, isUserAuthValid } from './channel-auth.js';
-import { checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
-import { type Channel, type ChannelRef, resolveChannel } from './channel-name.js';
-import { parsePresenceMember } from './presence-member.js';
-import { dataAsJsonText, decodeClientFrame, encodeFrame, errorData } from './codec.js';
-import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
-import type { Connection } from './connection.js';
+import { isChannelAuthValid, isUserAuthValid } from '../protocol/channel-auth.js';
+import { type Channel, type ChannelRef, resolveChannel } from '../protocol/channel-name.js';
+import { dataAsJsonText, decodeClientFrame, encodeFrame, errorData } from '../protocol/codec.js';
+import type { Connection } from '../protocol/connection.js';
 import {
   type BroadcastData,
   type ChannelName,
@@ -27,31 +22,41 @@ import {
   type SocketId,
   type SubscribeData,
   type UnsubscribeData,
-} from './frames.js';
+} from '../protocol/frames.js';
+import { type PresenceMember, type PresenceSnapshot, parsePresenceMember } from '../protocol/presence-member.js';
+import { checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
+import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
 
-/** What every session of a gateway shares. Times are in milliseconds from `now()`. */
-export interface SessionContext {
-  readonly index: ChannelIndex;
-  readonly presence: PresenceChannels;
-  /** Broadcasts collecting responses, of every session and of REST (D9). */
-  readonly broadcasts: PendingBroadcasts;
-  /**
-   * Publishes on a channel: this node's subscribers but `except`, and every other node's. The index alone
-   * reaches only this node; sessions publish through this.
-   */
-  readonly publish: (appId: string, channel: ChannelName, encode: () => string, except?: Session) => number;
-  /** A response to a broadcast, wherever in the cluster the broadcaster waits; dropped when nobody does. */
-  readonly respond: (appId: string, id: string, channel: ChannelName, payload: string) => void;
-  /** Records that the session signed in as `userId` (for terminate_connections). */
-  readonly onSignedIn: (session: Session, userId: string) => void;
-  /** The session has closed and left every channel (called once). */
-  readonly onClosed: (session: Session) => void;
-  readonly log: Logger;
-  readonly now: () => number;
+/** Liveness and size limits every session of a node applies, in milliseconds and bytes. */
+export interface SessionLimits {
   readonly activityTimeoutMs: number;
   readonly pongTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxBackpressureBytes: number;
+}
+
+/**
+ * What a session needs from the node it lives on (GatewayNode), and nothing more: membership of this
+ * node's channels, and publishing, which always reaches the whole cluster. Times are milliseconds from `now()`.
+ */
+export interface SessionHost {
+  /** Adds the session to a channel's subscribers on this node. */
+  join(appId: string, channel: ChannelName, session: Session): void;
+  leave(appId: string, channel: ChannelName, session: Session): void;
+  /** Publishes on a channel across the cluster: every subscriber but the socket `exceptSocketId`. */
+  publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId): void;
+  readonly presence: PresenceChannels;
+  /** Broadcasts collecting responses, of every session and of REST (D9). */
+  readonly broadcasts: PendingBroadcasts;
+  /** A response to a broadcast, wherever in the cluster the broadcaster waits; dropped when nobody does. */
+  respond(appId: string, id: string, channel: ChannelName, payload: string): void;
+  /** The session signed in as `userId` (for terminate_connections). */
+  signedIn(session: Session, userId: string): void;
+  /** The session has closed and left every channel (called once). */
+  closed(session: Session): void;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly limits: SessionLimits;
 }
 
 const utf8 = new TextDecoder();
@@ -90,9 +95,9 @@ export class Session implements Subscriber {
     readonly role: Role,
     readonly dialect: Dialect,
     readonly socketId: SocketId,
-    private readonly context: SessionContext,
+    private readonly host: SessionHost,
   ) {
-    this.lastActivityMs = context.now();
+    this.lastActivityMs = host.now();
   }
 
   /** Event names in this connection's dialect (looked up rather than stored: one field less per connection). */
@@ -108,7 +113,7 @@ export class Session implements Subscriber {
   open(): void {
     const data = JSON.stringify({
       socket_id: this.socketId,
-      activity_timeout: Math.round(this.context.activityTimeoutMs / 1000),
+      activity_timeout: Math.round(this.host.limits.activityTimeoutMs / 1000),
     });
     this.connection.send(encodeFrame(this.names().connectionEstablished, data));
   }
@@ -119,8 +124,8 @@ export class Session implements Subscriber {
     if (this.evictedAtMs !== undefined) return;
     try {
       if (isBinary) throw new ProtocolError('BinaryNotSupported');
-      if (message.byteLength > this.context.maxMessageBytes) {
-        throw new ProtocolError('MessageTooLarge', `${message.byteLength} bytes, over the limit of ${this.context.maxMessageBytes}`);
+      if (message.byteLength > this.host.limits.maxMessageBytes) {
+        throw new ProtocolError('MessageTooLarge', `${message.byteLength} bytes, over the limit of ${this.host.limits.maxMessageBytes}`);
       }
       this.handle(decodeClientFrame(utf8.decode(message)));
     } catch (error) {
@@ -130,12 +135,12 @@ export class Session implements Subscriber {
 
   /** Any sign of life from the client: a message, or a pong to our ping. */
   markAlive(): void {
-    this.lastActivityMs = this.context.now();
+    this.lastActivityMs = this.host.now();
     this.pingSentAtMs = undefined;
   }
 
   /**
-   * Periodic health check, run by the gateway's sweep for every session.
+   * Periodic health check, run by the node's sweep for every session.
    *
    * Slow consumers: a connection whose send buffer reaches maxBackpressureBytes is evicted: it leaves
    * every channel at once, so its buffer stops growing, and once the buffer has drained it gets the
@@ -149,17 +154,17 @@ export class Session implements Subscriber {
     if (this.closed) return;
     const buffered = this.connection.bufferedAmount();
     if (this.evictedAtMs !== undefined) {
-      if (buffered === 0) this.fail(new ProtocolError('SlowConsumer', `over ${this.context.maxBackpressureBytes} bytes were queued`));
-      else if (nowMs - this.evictedAtMs >= this.context.pongTimeoutMs) this.connection.terminate();
-    } else if (buffered >= this.context.maxBackpressureBytes) {
+      if (buffered === 0) this.fail(new ProtocolError('SlowConsumer', `over ${this.host.limits.maxBackpressureBytes} bytes were queued`));
+      else if (nowMs - this.evictedAtMs >= this.host.limits.pongTimeoutMs) this.connection.terminate();
+    } else if (buffered >= this.host.limits.maxBackpressureBytes) {
       this.evictedAtMs = nowMs;
       this.leaveAllChannels();
     } else if (this.pingSentAtMs === undefined) {
-      if (nowMs - this.lastActivityMs >= this.context.activityTimeoutMs) {
+      if (nowMs - this.lastActivityMs >= this.host.limits.activityTimeoutMs) {
         this.pingSentAtMs = nowMs;
         this.connection.ping();
       }
-    } else if (nowMs - this.pingSentAtMs >= this.context.pongTimeoutMs) {
+    } else if (nowMs - this.pingSentAtMs >= this.host.limits.pongTimeoutMs) {
       this.fail(new ProtocolError('PongNotReceived'));
     }
   }
@@ -176,9 +181,9 @@ export class Session implements Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.leaveAllChannels();
-    for (const id of this.ownBroadcasts ?? []) this.context.broadcasts.cancel(id);
+    for (const id of this.ownBroadcasts ?? []) this.host.broadcasts.cancel(id);
     this.ownBroadcasts = undefined;
-    this.context.onClosed(this);
+    this.host.closed(this);
   }
 
   private leaveAllChannels(): void {
@@ -225,7 +230,7 @@ export class Session implements Subscriber {
       // Reported below as a missing id.
     }
     if (typeof id !== 'string' || id === '') throw new ProtocolError('Unauthorized', 'user_data must be a JSON object with a non-empty string "id"');
-    this.context.onSignedIn(this, id);
+    this.host.signedIn(this, id);
     this.connection.send(encodeFrame(this.names().signinSuccess, JSON.stringify({ user_data: userData })));
   }
 
@@ -243,14 +248,14 @@ export class Session implements Subscriber {
     if (type !== 'private' && type !== 'presence') throw reject(`client events are only allowed on private- and presence- channels, not ${describe(target)}`);
     if (!this.joined.includes(channel)) throw reject(`subscribe to ${describe(target)} before sending client events on it`);
     this.clientEventBudget ??= new RateWindow(this.app.maxClientEventsPerSecond, ONE_SECOND_MS);
-    if (!this.clientEventBudget.take(this.context.now())) {
+    if (!this.clientEventBudget.take(this.host.now())) {
       throw reject(`over the limit of ${this.app.maxClientEventsPerSecond} client events per second`);
     }
     const text = dataAsJsonText(data);
     if (Buffer.byteLength(text) > this.app.maxEventDataBytes) throw reject(`data is over the limit of ${this.app.maxEventDataBytes} bytes`);
     const userId = this.presence?.get(channel);
     const frame = JSON.stringify(userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId });
-    this.context.publish(this.app.id, channel, () => frame, this);
+    this.host.publish(this.app.id, channel, () => frame, this.socketId);
   }
 
   /**
@@ -274,7 +279,7 @@ export class Session implements Subscriber {
     if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app.maxPresenceUserInfoBytes));
     if (!this.joined.includes(channel)) {
       this.checkRoomForChannel();
-      this.context.index.subscribe(this.app.id, channel, this);
+      this.host.join(this.app.id, channel, this);
       this.joined = this.joined.concat(channel);
     }
     this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
@@ -293,7 +298,7 @@ export class Session implements Subscriber {
    */
   private joinPresence(channel: ChannelName, member: PresenceMember): void {
     if (this.joining?.has(channel)) return;
-    const { presence } = this.context;
+    const { presence } = this.host;
     if (this.joined.includes(channel)) {
       void presence.snapshot(this.app.id, channel).then((roster) => this.sendRoster(channel, roster));
       return;
@@ -310,7 +315,7 @@ export class Session implements Subscriber {
       }
       // Unsubscribed, evicted or closed while waiting: the admission is undone.
       if (!isWanted) return presence.leave(this.app.id, channel, member.userId);
-      this.context.index.subscribe(this.app.id, channel, this);
+      this.host.join(this.app.id, channel, this);
       this.joined = this.joined.concat(channel);
       (this.presence ??= new Map()).set(channel, member.userId);
       this.sendRoster(channel, roster);
@@ -343,14 +348,14 @@ export class Session implements Subscriber {
       checkBroadcastName(data.name, this.app);
       const payload = payloadText(data.payload, this.app);
       this.broadcastBudget ??= new RateWindow(this.app.maxBroadcastsPerSecond, ONE_SECOND_MS);
-      if (!this.broadcastBudget.take(this.context.now())) {
+      if (!this.broadcastBudget.take(this.host.now())) {
         throw new ProtocolError('BroadcastRejected', `over the limit of ${this.app.maxBroadcastsPerSecond} broadcasts per second`);
       }
       const timeoutMs = broadcastTimeoutMs(data.timeout, this.app);
-      const id = this.context.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
+      const id = this.host.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
       if (id === undefined) throw new ProtocolError('BroadcastRejected', `app ${this.app.id} already has ${this.app.maxPendingBroadcasts} broadcasts waiting for responses`);
       (this.ownBroadcasts ??= new Set()).add(id);
-      this.context.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
+      this.host.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.connection.send(encodeFrame(this.names().error, errorData(error, data.request_id)));
@@ -368,7 +373,7 @@ export class Session implements Subscriber {
     const target = resolveChannel(data.channel, this.app);
     checkMayUse(this.role, target);
     this.checkJoinedIfGuarded(target, 'ResponseRejected', 'responding');
-    this.context.respond(this.app.id, data.id, target.wire, payloadText(data.payload, this.app));
+    this.host.respond(this.app.id, data.id, target.wire, payloadText(data.payload, this.app));
   }
 
   /** Private and presence channels prove membership by their auth: only subscribers act on them. */
@@ -379,11 +384,11 @@ export class Session implements Subscriber {
   }
 
   private leave(channel: ChannelName): void {
-    this.context.index.unsubscribe(this.app.id, channel, this);
+    this.host.leave(this.app.id, channel, this);
     const userId = this.presence?.get(channel);
     if (userId === undefined) return;
     this.presence?.delete(channel);
-    this.context.presence.leave(this.app.id, channel, userId);
+    this.host.presence.leave(this.app.id, channel, userId);
   }
 
   private report(error: unknown): void {
@@ -391,7 +396,7 @@ export class Session implements Subscriber {
     if (error instanceof SubscriptionError) {
       return this.connection.send(encodeFrame(this.names().subscriptionError, error.toData(), error.channel));
     }
-    this.context.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
+    this.host.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
     this.fail(new ProtocolError('ServerError'));
   }
 }

@@ -37,8 +37,3 @@ function uwsConnectionOf(subscriber: Subscriber): UwsConnection {
   if (!(connection instanceof UwsConnection)) throw new TypeError('TopicFanOut needs sessions on uWS connections');
   return connection;
 }
-
-/** The fan-out the gateway uses. */
-export function createFanOut(app: TemplatedApp): FanOut {
-  return new TopicFanOut(app);
-}

@@ -1,6 +1,6 @@
 import type { Role } from '../apps/app-registry.js';
 import { ProtocolError } from '../errors.js';
-import type { Channel } from './channel-name.js';
+import type { Channel } from '../protocol/channel-name.js';
 
 /**
  * Who may do what on a channel, by the connection's credential (D8). Consumer-key connections are confined

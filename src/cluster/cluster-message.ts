@@ -1,0 +1,107 @@
+/**
+ * What nodes tell each other (D12), and its wire form. Frames travel already encoded: a node that receives
+ * a publish hands the frame to its subscribers as it is.
+ */
+export type ClusterMessage = PublishMessage | ResponseMessage | TerminateMessage | MemberMessage;
+
+/** A publish on a channel, for every other node's subscribers. */
+export interface PublishMessage {
+  readonly kind: 'publish';
+  /** The node that published it. */
+  readonly origin: string;
+  readonly appId: string;
+  /** The channel's wire name. */
+  readonly channel: string;
+  /** The frame as subscribers receive it, encoded once by the origin. */
+  readonly frame: string;
+  /** Pusher's socket_id exclusion: that connection, on whichever node holds it, does not receive the frame. */
+  readonly exceptSocketId?: string;
+}
+
+/** A response to a broadcast waiting on another node (D9): only the `target` node acts on it. */
+export interface ResponseMessage {
+  readonly kind: 'response';
+  readonly origin: string;
+  readonly target: string;
+  readonly appId: string;
+  readonly channel: string;
+  /** The broadcast id. */
+  readonly id: string;
+  /** The response payload as JSON text. */
+  readonly payload: string;
+}
+
+/** POST /users/:id/terminate_connections: every node closes that user's sockets. */
+export interface TerminateMessage {
+  readonly kind: 'terminate';
+  readonly origin: string;
+  readonly appId: string;
+  /** Last on the wire: user ids are the app's and may hold any character. */
+  readonly userId: string;
+}
+
+/**
+ * member_added / member_removed decided on the origin node (a user's first or last socket in the cluster).
+ * It travels as data rather than as a frame because every node encodes it in each of its clients' dialects.
+ */
+export interface MemberMessage {
+  readonly kind: 'member';
+  readonly origin: string;
+  readonly appId: string;
+  readonly channel: string;
+  readonly event: 'memberAdded' | 'memberRemoved';
+  /** The event's data as JSON text. */
+  readonly data: string;
+}
+
+/**
+ * The wire form of a message: its kind and a header line per field, then the frame or payload. Node ids, app
+ * ids, wire channel names, socket ids and broadcast ids cannot contain a newline, so no escaping (and no
+ * second JSON encoding of the frame) is needed.
+ */
+export function encodeClusterMessage(message: ClusterMessage): string {
+  switch (message.kind) {
+    case 'publish':
+      return `publish\n${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
+    case 'terminate':
+      return `terminate\n${message.origin}\n${message.appId}\n${message.userId}`;
+    case 'member':
+      return `member\n${message.origin}\n${message.appId}\n${message.channel}\n${message.event}\n${message.data}`;
+    case 'response':
+      return `response\n${message.origin}\n${message.appId}\n${message.channel}\n${message.target}\n${message.id}\n${message.payload}`;
+  }
+}
+
+/** Lines before the free-form last field, the kind included. */
+const HEADER_LINES: Readonly<Record<string, number>> = { publish: 5, response: 6, terminate: 3, member: 5 };
+
+/** The message `text` encodes, or undefined when it is not one (another deployment's traffic, say). */
+export function decodeClusterMessage(text: string): ClusterMessage | undefined {
+  const kind = text.slice(0, text.indexOf('\n'));
+  const headers = HEADER_LINES[kind] ?? 0;
+  if (headers === 0) return undefined;
+  const fields: string[] = [];
+  let at = 0;
+  for (let i = 0; i < headers; i++) {
+    const end = text.indexOf('\n', at);
+    if (end < 0) return undefined;
+    fields.push(text.slice(at, end));
+    at = end + 1;
+  }
+  const rest = text.slice(at);
+  if (kind === 'terminate') {
+    const [, origin, appId] = fields as [string, string, string];
+    return { kind, origin, appId, userId: rest };
+  }
+  if (kind === 'member') {
+    const [, origin, appId, channel, event] = fields as [string, string, string, string, string];
+    if (event !== 'memberAdded' && event !== 'memberRemoved') return undefined;
+    return { kind, origin, appId, channel, event, data: rest };
+  }
+  if (kind === 'publish') {
+    const [, origin, appId, channel, except] = fields as [string, string, string, string, string];
+    return { kind, origin, appId, channel, frame: rest, ...(except === '' ? {} : { exceptSocketId: except }) };
+  }
+  const [, origin, appId, channel, target, id] = fields as [string, string, string, string, string, string];
+  return { kind: 'response', origin, appId, channel, target, id, payload: rest };
+}

@@ -1,0 +1,295 @@
+import { nanoid } from 'nanoid';
+import type { App, AppRegistry } from './apps/app-registry.js';
+import { encodeBroadcastEvent } from './broadcasts/broadcast-event.js';
+import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
+import { ChannelIndex } from './channels/channel-index.js';
+import type { FanOut } from './channels/fan-out.js';
+import { PresenceChannels } from './channels/presence-channels.js';
+import type { ClusterMessage } from './cluster/cluster-message.js';
+import { ClusterNode, type ClusterParts } from './cluster/cluster-node.js';
+import type { GatewayConfig } from './config.js';
+import { HttpError, ProtocolError } from './errors.js';
+import type { Logger } from './log.js';
+import { encodeFrame } from './protocol/codec.js';
+import type { Connection, UpgradeRequest } from './protocol/connection.js';
+import type { ChannelName, SocketId } from './protocol/frames.js';
+import { socketIdGenerator } from './protocol/socket-id.js';
+import { admit, dialectOf, refuse } from './session/admission.js';
+import { Session, type SessionHost, type SessionLimits } from './session/session.js';
+import { SessionRegistry } from './session/session-registry.js';
+import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
+
+/** Between the node id and the random part of a broadcast id; node ids (nanoid) never contain it. */
+const BROADCAST_ID_SEPARATOR = '.';
+
+/** How often every session is checked for liveness and backpressure; bounds how late a 4201/4101 comes. */
+const SWEEP_INTERVAL_MS = 1000;
+
+export interface Health {
+  readonly status: 'ok' | 'draining';
+  readonly nodeId: string;
+  readonly uws: { readonly native: boolean; readonly warning?: string };
+  readonly connections: number;
+  readonly channels: number;
+  /** Broadcasts collecting responses on this node. */
+  readonly pendingBroadcasts: number;
+  readonly uptimeSeconds: number;
+}
+
+export interface NodeParts {
+  readonly id: string;
+  readonly config: GatewayConfig;
+  readonly apps: AppRegistry;
+  readonly log: Logger;
+  /** How frames reach this node's sockets: uWS topics in the gateway, a loop over the members in tests. */
+  readonly fanOut: FanOut;
+  readonly cluster: ClusterNode;
+  readonly now?: () => number;
+}
+
+/**
+ * One gateway process's share of the service: its sessions, channel index, presence and pending broadcasts,
+ * and its place in the cluster. Data moves three ways, each with one verb:
+ * - `publish`: a frame onto a channel across the cluster: this node's subscribers, and through the broker
+ *   every other node's;
+ * - `deliver`: to this node's subscribers only (ChannelIndex.deliver, then FanOut.deliver);
+ * - `receive`: another node's message, delivered here.
+ * It is the host every Session lives on (SessionHost) and what the REST API acts through (ApiNode).
+ */
+export class GatewayNode implements SessionHost {
+  readonly id: string;
+  readonly log: Logger;
+  readonly now: () => number;
+  readonly limits: SessionLimits;
+  readonly sessions = new SessionRegistry();
+  readonly index: ChannelIndex;
+  readonly presence: PresenceChannels;
+  /** A broadcast id names the node waiting for its responses, so a response given on any node finds it. */
+  readonly broadcasts: PendingBroadcasts;
+  private readonly apps: AppRegistry;
+  private readonly cluster: ClusterNode;
+  private readonly nextSocketId = socketIdGenerator();
+  private readonly startedAt: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  constructor({ id, config, apps, log, fanOut, cluster, now = Date.now }: NodeParts) {
+    this.id = id;
+    this.log = log;
+    this.now = now;
+    this.apps = apps;
+    this.cluster = cluster;
+    this.startedAt = now();
+    this.limits = {
+      activityTimeoutMs: config.activityTimeout * 1000,
+      pongTimeoutMs: config.pongTimeout * 1000,
+      maxMessageBytes: config.maxMessageBytes,
+      maxBackpressureBytes: config.maxBackpressureBytes,
+    };
+    this.index = new ChannelIndex(fanOut, (appId, channel, count) => cluster.store.setSubscriptions(appId, channel, count));
+    this.presence = new PresenceChannels(this.index, cluster.store, ({ appId, channel, kind, data }) => {
+      cluster.broker.send({ kind: 'member', origin: id, appId, channel, event: kind, data });
+    }, log);
+    this.broadcasts = new PendingBroadcasts(() => `${id}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
+  }
+
+  /**
+   * A node for this configuration, started: its cluster is the one `given` or the configuration names (Redis
+   * is loaded only then), and it is joined before this resolves.
+   */
+  static async create(parts: Omit<NodeParts, 'cluster'>, given: ClusterParts = {}): Promise<GatewayNode> {
+    const cluster = await ClusterNode.create(parts.id, parts.config, parts.log, given);
+    const node = new GatewayNode({ ...parts, cluster });
+    await node.start();
+    return node;
+  }
+
+  /** Joins the cluster and starts the liveness sweep. */
+  async start(): Promise<void> {
+    await this.cluster.start({
+      receive: (message) => this.receive(message),
+      snapshot: () => ({ members: this.presence.own(), subscriptions: this.index.counts() }),
+      connections: () => this.sessions.perAppCounts,
+      departed: (members) => this.presence.departed(members),
+    });
+    this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+  }
+
+  /** A socket opened: a Session if the app admits it, else the refusal is sent and the socket closed. */
+  open(connection: Connection, request: UpgradeRequest): Session | undefined {
+    const admission = this.draining
+      ? { dialect: dialectOf(request.query), error: new ProtocolError('ServerRestarting') }
+      : admit(request, this.apps, (app) => this.sessions.countFor(app) + this.cluster.connectionsElsewhere(app.id));
+    if (admission.error) {
+      refuse(connection, admission.dialect, admission.error);
+      return undefined;
+    }
+    const session = new Session(connection, admission.app, admission.role, admission.dialect, this.nextSocketId(), this);
+    this.sessions.add(session);
+    session.open();
+    return session;
+  }
+
+  /**
+   * Publishes a frame on a channel, whatever its source: this node's subscribers, and through the broker
+   * every other node's. The frame is encoded once, and on a single node only if someone may receive it.
+   * `exceptSocketId` (Pusher's `socket_id`) does not receive it, on whichever node it is. Returns how many
+   * subscribers the channel has on this node.
+   */
+  publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId): number {
+    const except = exceptSocketId === undefined ? undefined : this.sessions.find(exceptSocketId);
+    if (!this.cluster.isClustered) return this.index.deliver(appId, channel, encode, except);
+    const frame = encode();
+    this.cluster.broker.send({ kind: 'publish', origin: this.id, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
+    return this.index.deliver(appId, channel, () => frame, except);
+  }
+
+  /** Publishes a channel event (`data` JSON text) as REST and the embedding API send it. */
+  publishEvent(appId: string, channel: ChannelName, event: string, data: string, exceptSocketId?: SocketId): number {
+    return this.publish(appId, channel, () => encodeFrame(event, data, channel), exceptSocketId);
+  }
+
+  /** Another node's message. */
+  receive(message: ClusterMessage): void {
+    switch (message.kind) {
+      case 'publish': {
+        const except = message.exceptSocketId === undefined ? undefined : this.sessions.find(message.exceptSocketId);
+        this.index.deliver(message.appId, message.channel, () => message.frame, except);
+        return;
+      }
+      case 'response':
+        if (message.target === this.id) this.broadcasts.respond(message.appId, message.id, message.channel, message.payload);
+        return;
+      case 'terminate':
+        return this.terminateHere(message.appId, message.userId);
+      case 'member':
+        return this.presence.deliver({ appId: message.appId, channel: message.channel, kind: message.event, data: message.data });
+    }
+  }
+
+  /**
+   * Sends a broadcast from the server side (REST or embedding API) and resolves, after `timeoutMs`, to what
+   * it collected. Throws TooManyBroadcasts when the app already has maxPendingBroadcasts waiting. `onAborted`
+   * is given a way to cancel it (the HTTP client went away).
+   */
+  broadcast(app: App, channel: ChannelName, name: string, data: string, timeoutMs: number, onAborted?: (cancel: () => void) => void): Promise<BroadcastOutcome> {
+    let id: string | undefined;
+    const outcome = new Promise<BroadcastOutcome>((resolve) => {
+      id = this.broadcasts.open(app.id, channel, app, timeoutMs, resolve);
+    });
+    if (id === undefined) throw new HttpError('TooManyBroadcasts', `app ${app.id} already has ${app.maxPendingBroadcasts} broadcasts waiting for responses`);
+    const opened = id;
+    onAborted?.(() => this.broadcasts.cancel(opened));
+    this.publish(app.id, channel, () => encodeBroadcastEvent(name, channel, data, opened));
+    return outcome;
+  }
+
+  /** A response to broadcast `id`: counted here if it waits here, otherwise sent to the node that waits. */
+  respond(appId: string, id: string, channel: ChannelName, payload: string): void {
+    if (this.broadcasts.respond(appId, id, channel, payload) || !this.cluster.isClustered) return;
+    const target = id.slice(0, id.indexOf(BROADCAST_ID_SEPARATOR));
+    if (target !== '' && target !== this.id) this.cluster.broker.send({ kind: 'response', origin: this.id, target, appId, channel, id, payload });
+  }
+
+  /** Closes every connection signed in as the user, on every node (4009). */
+  terminateUser(appId: string, userId: string): void {
+    this.terminateHere(appId, userId);
+    if (this.cluster.isClustered) this.cluster.broker.send({ kind: 'terminate', origin: this.id, appId, userId });
+  }
+
+  /** The app's occupied channels in the whole cluster, with their subscription counts. */
+  async channelCounts(appId: string): Promise<Map<ChannelName, number>> {
+    const counts = await readCluster(() => this.cluster.store.otherSubscriptions(appId));
+    for (const [channel, here] of this.index.channelsOf(appId)) counts.set(channel, (counts.get(channel) ?? 0) + here);
+    return counts;
+  }
+
+  async subscriptionCount(appId: string, channel: ChannelName): Promise<number> {
+    return this.index.subscriberCount(appId, channel) + (await readCluster(() => this.cluster.store.otherSubscriptionCount(appId, channel)));
+  }
+
+  /** The distinct users of a presence channel in the whole cluster. */
+  async userIds(appId: string, channel: ChannelName): Promise<string[]> {
+    return (await readCluster(() => this.presence.members(appId, channel))).map((m) => m.userId);
+  }
+
+  // SessionHost: what sessions do through their node.
+
+  join(appId: string, channel: ChannelName, session: Session): void {
+    this.index.join(appId, channel, session);
+  }
+
+  leave(appId: string, channel: ChannelName, session: Session): void {
+    this.index.leave(appId, channel, session);
+  }
+
+  signedIn(session: Session, userId: string): void {
+    this.sessions.signIn(session, userId);
+  }
+
+  closed(session: Session): void {
+    this.sessions.remove(session);
+    if (this.sessions.size === 0) this.drained?.();
+  }
+
+  get isReady(): boolean {
+    return this.draining === undefined;
+  }
+
+  health(): Health {
+    return {
+      status: this.isReady ? 'ok' : 'draining',
+      nodeId: this.id,
+      uws: isNativeUws ? { native: true } : { native: false, warning: FALLBACK_WARNING },
+      connections: this.sessions.size,
+      channels: this.index.channelCount(),
+      pendingBroadcasts: this.broadcasts.size,
+      uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
+    };
+  }
+
+  /**
+   * Refuses new sockets, answers every waiting broadcast, tells every client to reconnect elsewhere (4200),
+   * and leaves the cluster once all are gone or `timeoutMs` has passed (the rest are dropped).
+   */
+  drain(timeoutMs: number): Promise<void> {
+    this.draining ??= new Promise<void>((resolve) => {
+      // Held REST broadcasts answer with what they have, and WebSocket broadcasters get theirs before the 4200.
+      this.broadcasts.finishAll();
+      const finish = () => {
+        this.drained = undefined;
+        clearTimeout(deadline);
+        if (this.sweepTimer) clearInterval(this.sweepTimer);
+        for (const session of this.sessions) session.connection.terminate();
+        this.log.info('closed', { nodeId: this.id });
+        void this.cluster.close().then(resolve);
+      };
+      const deadline = setTimeout(finish, timeoutMs);
+      this.drained = finish;
+      if (this.sessions.size === 0) return finish();
+      for (const session of this.sessions) session.fail(new ProtocolError('ServerRestarting'));
+    });
+    return this.draining;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const session of this.sessions) session.sweep(now);
+  }
+
+  private terminateHere(appId: string, userId: string): void {
+    const app = this.apps.findById(appId);
+    if (!app) return;
+    for (const session of this.sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
+  }
+}
+
+/** A cluster-wide read for REST: while the store cannot be reached, a 503 rather than this node's part alone. */
+async function readCluster<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new HttpError('ClusterUnavailable', `the cluster store cannot be read: ${String(error)}`);
+  }
+}
