@@ -89,7 +89,7 @@ const strategies: Record<string, () => void> = {
 interface Counts { messages: number; bytes: number; cpuMicros: number }
 const waiting = new Map<number, { got: Counts[]; resolve: (c: Counts) => void }>();
 let nextQueryId = 0;
-let children: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 
 function onChildMessage(msg: ChildMessage): void {
   if (msg.type === 'error') fail(`subscriber process: ${msg.message}`);

@@ -222,7 +222,10 @@ export class Runtime {
   }
 
   private settle(state: ChannelState, error?: Error): void {
-    for (const { resolve, reject } of state.confirmations.splice(0)) error ? reject(error) : resolve();
+    for (const { resolve, reject } of state.confirmations.splice(0)) {
+      if (error) reject(error);
+      else resolve();
+    }
   }
 
   private failBroadcasts(error: Error): void {

@@ -1,13 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import ts from 'typescript';
 import catalogue from '../../protocol/errors.json' with { type: 'json' };
 import { HttpError, HttpErrors, ProtocolError, WsErrors, type WsErrorName, reconnectClassOf } from '../../src/errors.js';
 import { CLOSE_CODE_CLASSES } from '../../src/protocol/close-codes.js';
+import { ROOT, sourceFiles } from '../helpers/source-files.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const wsEntries = Object.entries(WsErrors) as Array<[WsErrorName, (typeof WsErrors)[WsErrorName]]>;
 
 t.test('the reconnect classes', async (t) => {
@@ -80,14 +79,6 @@ t.test('ProtocolError and HttpError take code, fatality, status and message from
 });
 
 /** Every .ts file under `dir`, as paths relative to the repository. */
-function sourceFiles(dir: string): string[] {
-  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
-
 /** Numeric literals in `text` (code, not comments or strings) that are `inRange`, as "line: value". */
 function numericLiteralsIn(name: string, text: string, inRange: (value: number) => boolean): string[] {
   const source = ts.createSourceFile(name, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);

@@ -5,6 +5,12 @@ import type { GatewayOptions } from '../../src/config.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { createLogger } from '../../src/log.js';
 
+/**
+ * A REST answer's JSON body as tests read it: its fields are unknown until a test narrows them. (The
+ * broadcast endpoint answers an array; its tests say so with a cast.)
+ */
+export type JsonBody = Record<string, unknown>;
+
 export const DEMO_APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' } as const;
 
 export interface Running {
@@ -31,14 +37,14 @@ export async function startGateway(t: Test, options: GatewayOptions = {}): Promi
  * One HTTP request on its own connection (`Connection: close`), so no keep-alive socket outlives the
  * test and holds the process open after the gateway has closed.
  */
-export function httpRequest(url: string, method = 'GET', body = ''): Promise<{ status: number; body: any }> {
+export function httpRequest(url: string, method = 'GET', body = ''): Promise<{ status: number; body: JsonBody }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, agent: false, headers: { connection: 'close', 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
+        resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as JsonBody) : {} });
       });
     });
     req.on('error', reject);
@@ -47,7 +53,7 @@ export function httpRequest(url: string, method = 'GET', body = ''): Promise<{ s
 }
 
 /** GETs a REST path with query parameters, signed for the demo app. */
-export function signedGet(running: Pick<Running, 'http'>, path: string, params: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export function signedGet(running: Pick<Running, 'http'>, path: string, params: Record<string, string> = {}): Promise<{ status: number; body: JsonBody }> {
   return httpRequest(`${running.http}${path}?${signRequestQuery(DEMO_APP, 'GET', path, '', params)}`);
 }
 
@@ -58,7 +64,7 @@ export function signedPost(
   body: unknown,
   app: { key: string; secret: string } = DEMO_APP,
   params: Record<string, string> = {},
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: JsonBody }> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const query = signRequestQuery(app, 'POST', path, text, params);
   return httpRequest(`${running.http}${path}?${query}`, 'POST', text);

@@ -4,7 +4,7 @@ import { describeErrors, validatorFor, validators } from '../../src/protocol/sch
 export interface Frame {
   event: string;
   channel?: string;
-  data: any;
+  data: Record<string, unknown>;
   /** The frame's other top-level fields (e.g. a broadcast's `id`). */
   [field: string]: unknown;
 }
@@ -38,7 +38,7 @@ export function decodeServerFrame(text: string): Frame {
     throw new Error(`frame does not match server-frames.schema.json (${describeErrors(validators.serverFrame.errors, 'frame')}): ${text}`);
   }
   const def = serverFrameDef(frame.event);
-  const data = JSON.parse(frame.data as string);
+  const data = JSON.parse(frame.data as unknown as string);
   if (def !== 'pong' && def !== 'unknown' && def !== 'channelEvent') {
     const inner = validatorFor(`server-frames.schema.json#/$defs/${def}/properties/data/contentSchema`);
     if (!inner(data)) throw new Error(`data of ${frame.event} is invalid (${describeErrors(inner.errors, 'data')}): ${text}`);

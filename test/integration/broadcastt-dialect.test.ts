@@ -14,7 +14,7 @@ t.test('broadcastt dialect: presence members, client events with user_id, sign-i
     const channelData = JSON.stringify({ user_id: userId, user_info: { n: userId } });
     client.send({ event: 'broadcastt:subscribe', data: { channel, ...authorizeChannel(DEMO_APP, socketId, channel, channelData) } });
     const ok = await client.next('broadcastt_internal:subscription_succeeded');
-    return { client, socketId, presence: ok.data.presence };
+    return { client, socketId, presence: ok.data.presence as { ids: string[]; hash: Record<string, unknown>; count: number } };
   };
 
   const one = await join(1);

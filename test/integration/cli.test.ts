@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
 import { runCli, waitFor } from '../helpers/cli.js';
-import { TestClient, WAIT_MS } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/ws-client.js';
 
 const run = runCli;
 

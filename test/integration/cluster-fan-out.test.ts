@@ -29,7 +29,7 @@ t.test('three gateway processes on one Redis: publishes reach every node once; b
   atOne.client.send({ event: 'broadcastt:response', data: { id: asked.id, channel: 'news', payload: 'from node 1' } });
   await signedPost(two, `/apps/${DEMO_APP.id}/responses`, { id: asked.id, channel: 'news', payload: 'from node 2 over REST' });
   const answer = await atThree.client.next((f) => f.event === 'broadcastt:broadcast_responses');
-  t.same([...answer.data.responses].sort(), ['from node 1', 'from node 2 over REST'], 'responses on other nodes reach the broadcaster’s node');
+  t.same([...(answer.data.responses as string[])].sort(), ['from node 1', 'from node 2 over REST'], 'responses on other nodes reach the broadcaster’s node');
   t.notOk(atOne.client.received.some((f) => f.event === 'headline' && f.data.n === 2), 'socket_id excluded node 1’s socket');
 
   // A user signed in on node 1 is disconnected by terminate_connections sent to node 2.

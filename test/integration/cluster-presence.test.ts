@@ -5,7 +5,7 @@ import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
 import { type GatewayProcess, presenceMember, startNodes, startRedis } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/cli.js';
-import { DEMO_APP, signedGet, signedPost } from '../helpers/gateway.js';
+import { DEMO_APP, type JsonBody, signedGet, signedPost } from '../helpers/gateway.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 /** Short so the test is quick; the README states the bound these give (timeout + one heartbeat). */
@@ -13,7 +13,7 @@ const HEARTBEAT_MS = 200;
 const NODE_TIMEOUT_MS = 1000;
 const FAST_CLUSTER = ['--redis-heartbeat-ms', String(HEARTBEAT_MS), '--redis-node-timeout-ms', String(NODE_TIMEOUT_MS)];
 const CHANNEL = 'presence-room';
-const users = (response: { body: { users: Array<{ id: string }> } }) => response.body.users.map((u) => u.id).sort();
+const users = (response: { body: JsonBody }) => (response.body.users as Array<{ id: string }>).map((u) => u.id).sort();
 
 t.test('three nodes keep one presence roster: member events once per cluster, queries from any node, a killed node’s members removed', async (t) => {
   const [one, two, three] = (await startNodes(t, 3, FAST_CLUSTER)) as [GatewayProcess, GatewayProcess, GatewayProcess];
@@ -26,7 +26,7 @@ t.test('three nodes keep one presence roster: member events once per cluster, qu
 
   const annOnThree = await presenceMember(t, three, CHANNEL, 'ann');
   t.equal(annOnThree.roster.count, 2, 'ann’s second socket, on another node, is the same member');
-  const daveOnThree = await presenceMember(t, three, CHANNEL, 'dave');
+  await presenceMember(t, three, CHANNEL, 'dave');
   t.match(await bobOnTwo.client.next('pusher_internal:member_added'), { data: { user_id: 'dave' } }, 'in the Pusher dialect on node 2');
   t.match(await annOnOne.client.next('broadcastt_internal:member_added'), { data: { user_id: 'dave' } });
   t.notOk(bobOnTwo.client.received.some((f) => f.event === 'pusher_internal:member_added' && f.data.user_id === 'ann'), 'no member_added for ann’s second socket');

@@ -121,7 +121,7 @@ t.test('a broadcast reaches every subscriber, the sender included, and collects 
 });
 
 t.test('broadcast refusals carry the request_id and leave the connection open', async (t) => {
-  const { send, connection, app } = makeSession({ app: { maxBroadcastsPerSecond: 2, maxPendingBroadcasts: 3, maxEventDataBytes: 50, maxEventNameLength: 10 } });
+  const { send, connection } = makeSession({ app: { maxBroadcastsPerSecond: 2, maxPendingBroadcasts: 3, maxEventDataBytes: 50, maxEventNameLength: 10 } });
   const errorOf = (request_id: unknown) => connection.decoded().find((f) => f.event === 'broadcastt:error' && (f.data as { request_id?: unknown }).request_id === request_id)?.data;
   send({ event: 'broadcastt:broadcast', data: { request_id: 'private', channel: 'private-x', name: 'e' } });
   send({ event: 'broadcastt:broadcast', data: { request_id: 'big', channel: 'x', name: 'e', payload: 'y'.repeat(60) } });
