@@ -1,18 +1,14 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { App } from '../apps/app-registry.js';
 import { HttpError } from '../errors.js';
+import type { ApiRequest } from './api-types.js';
 
 /** Requests signed more than this far from server time are refused (replay window, as Pusher). */
 export const MAX_CLOCK_SKEW_SECONDS = 600;
 const AUTH_VERSION = '1.0';
 const SIGNATURE_FORMAT = /^[0-9a-f]{64}$/i;
 
-export interface SignableRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly query: string;
-  readonly body: Buffer;
-}
+export type SignableRequest = Pick<ApiRequest, 'method' | 'path' | 'query' | 'body'>;
 
 /**
  * Checks a REST request signed as the broadcastt and Pusher server libraries sign it

@@ -23,6 +23,20 @@ export function pusherClient(t: Test, running: Running, options: Partial<Options
   return client;
 }
 
+/**
+ * pusher-js whose channel authorization is computed in-process by `sign`, as an app's auth endpoint would
+ * compute it for that socket and channel.
+ */
+export function signingPusherClient(t: Test, running: Running, sign: (socketId: string, channel: string) => { auth: string }): PusherClientInstance {
+  return pusherClient(t, running, {
+    channelAuthorization: {
+      endpoint: '/unused',
+      transport: 'ajax',
+      customHandler: ({ socketId, channelName }, callback) => callback(null, sign(socketId, channelName)),
+    },
+  });
+}
+
 /** The published `pusher` server library pointed at the running gateway, one connection per request. */
 export function pusherServer(running: Running): Pusher {
   return new Pusher({

@@ -2,7 +2,7 @@ import t from 'tap';
 import { authenticateUser, authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
 import { until } from '../helpers/ws-client.js';
-import { type PusherClientInstance, pusherClient, pusherServer } from '../helpers/pusher.js';
+import { type PusherClientInstance, pusherClient, pusherServer, signingPusherClient } from '../helpers/pusher.js';
 
 /**
  * The published Pusher libraries, unchanged: pusher-js (Node build, protocol 7) connects and
@@ -43,16 +43,7 @@ t.test('pusher-js connects, subscribes and receives events triggered by the push
 
 t.test('pusher-js joins a private channel through an authorizer; a wrong signature never subscribes', async (t) => {
   const running = await startGateway(t);
-  const connect = (sign: (socketId: string, channel: string) => { auth: string }) => {
-    const client = pusherClient(t, running, {
-      channelAuthorization: {
-        endpoint: '/unused',
-        transport: 'ajax',
-        customHandler: ({ socketId, channelName }, callback) => callback(null, sign(socketId, channelName)),
-      },
-    });
-    return client;
-  };
+  const connect = (sign: (socketId: string, channel: string) => { auth: string }) => signingPusherClient(t, running, sign);
   const outcome = (channel: ReturnType<PusherClientInstance['subscribe']>) =>
     new Promise<string>((resolve) => {
       channel.bind('pusher:subscription_succeeded', () => resolve('succeeded'));
@@ -73,17 +64,8 @@ t.test('pusher-js joins a private channel through an authorizer; a wrong signatu
 
 t.test('pusher-js presence: one member per user across sockets; added on the first socket, removed on the last', async (t) => {
   const running = await startGateway(t);
-  const connectAs = (userId: number | string, name: string) => {
-    const client = pusherClient(t, running, {
-      channelAuthorization: {
-        endpoint: '/unused',
-        transport: 'ajax',
-        customHandler: ({ socketId, channelName }, callback) =>
-          callback(null, authorizeChannel(DEMO_APP, socketId, channelName, JSON.stringify({ user_id: userId, user_info: { name } }))),
-      },
-    });
-    return client;
-  };
+  const connectAs = (userId: number | string, name: string) =>
+    signingPusherClient(t, running, (socketId, channel) => authorizeChannel(DEMO_APP, socketId, channel, JSON.stringify({ user_id: userId, user_info: { name } })));
   type Members = { count: number; me: { id: string }; each: (fn: (m: { id: string; info: { name: string } }) => void) => void };
   const join = (client: PusherClientInstance) => {
     const channel = client.subscribe('presence-lobby');
@@ -131,13 +113,7 @@ t.test('pusher-js presence: one member per user across sockets; added on the fir
 t.test('pusher-js exchanges client events on a private channel; the sender never gets its own', async (t) => {
   const running = await startGateway(t, { apps: [{ ...DEMO_APP, clientEvents: true }] });
   const connect = () => {
-    const client = pusherClient(t, running, {
-      channelAuthorization: {
-        endpoint: '/unused',
-        transport: 'ajax',
-        customHandler: ({ socketId, channelName }, callback) => callback(null, authorizeChannel(DEMO_APP, socketId, channelName)),
-      },
-    });
+    const client = signingPusherClient(t, running, (socketId, channel) => authorizeChannel(DEMO_APP, socketId, channel));
     const channel = client.subscribe('private-chat');
     return new Promise<typeof channel>((resolve) => channel.bind('pusher:subscription_succeeded', () => resolve(channel)));
   };

@@ -1,0 +1,102 @@
+import t from 'tap';
+import { AppRegistry } from '../../src/apps/app-registry.js';
+import { resolveConfig } from '../../src/config.js';
+import { HttpErrors } from '../../src/errors.js';
+import { createApi } from '../../src/http/api.js';
+import type { ApiRequest, ApiResponse } from '../../src/http/api-types.js';
+import { signRequestQuery } from '../../src/http/request-signature.js';
+import { makeNode, makeSession, recordingLogger, TEST_APP } from '../helpers/fake-connection.js';
+
+const NOW = 1_700_000_000;
+
+/** The REST API over a real node (LoopFanOut, no sockets), called as the transport calls it. */
+function api(apps = [{ ...TEST_APP }]) {
+  const config = resolveConfig({ apps: [...apps, { id: 'off', key: 'off-key', secret: 'off-secret', enabled: false }] });
+  const on = makeNode();
+  const log = recordingLogger();
+  const handle = createApi({ apps: new AppRegistry(config.apps), log, nowSeconds: () => NOW, node: on.node });
+  const call = async (method: string, path: string, options: { body?: string; query?: string; sign?: { key: string; secret: string } } = {}) => {
+    const body = options.body ?? '';
+    const query = options.query ?? (options.sign === undefined ? '' : signRequestQuery(options.sign, method, path, body, {}, NOW));
+    const request: ApiRequest = { method, path, query, body: Buffer.from(body), onAborted: () => {} };
+    const answer: ApiResponse = await handle(request);
+    return { status: answer.status, body: JSON.parse(answer.body) as Record<string, unknown> };
+  };
+  return { on, node: on.node, log, call };
+}
+
+t.test('health and readiness need no signature', async (t) => {
+  const { call, node } = api();
+  t.match(await call('GET', '/'), { status: 200, body: { status: 'ok', nodeId: 'node-a', connections: 0 } });
+  t.same(await call('HEAD', '/ready'), { status: 200, body: { ready: true } });
+  await node.drain(0);
+  t.match(await call('GET', '/ready'), { status: HttpErrors.NotReady.status, body: { error: /shutting down/ } });
+  t.match(await call('GET', '/'), { status: 200, body: { status: 'draining' } });
+});
+
+t.test('unknown routes are 404 before the app or the signature is looked at', async (t) => {
+  const { call } = api();
+  for (const [method, path] of [
+    ['GET', '/nope'],
+    ['GET', '/apps/test-app'],
+    ['GET', '/apps/test-app/events'],
+    ['DELETE', '/apps/test-app/channels'],
+    ['POST', '/apps/test-app/channels/x'],
+    ['GET', '/apps/test-app/channels/x/users/y'],
+    ['GET', '/apps/test-app/channels/'],
+    ['POST', '/apps/test-app/users/u/other'],
+    ['POST', '/apps//events'],
+  ] as const) {
+    t.match(await call(method, path), { status: HttpErrors.RouteNotFound.status, body: { error: new RegExp(`no route for ${method}`) } }, `${method} ${path}`);
+  }
+});
+
+t.test('the app must exist, be enabled, and sign the request', async (t) => {
+  const { call } = api();
+  t.match(await call('GET', '/apps/ghost/channels'), { status: HttpErrors.AppNotFound.status, body: { error: /ghost/ } });
+  t.match(await call('GET', '/apps/off/channels', { sign: { key: 'off-key', secret: 'off-secret' } }), { status: HttpErrors.AppDisabled.status });
+  t.match(await call('GET', '/apps/test-app/channels'), { status: HttpErrors.InvalidSignature.status });
+  t.match(await call('GET', '/apps/test-app/channels', { sign: { key: TEST_APP.key, secret: 'guessed' } }), { status: HttpErrors.InvalidSignature.status });
+  t.same(await call('GET', '/apps/test-app/channels', { sign: TEST_APP }), { status: 200, body: { channels: {} } });
+});
+
+t.test('each publishing route reaches the node’s subscribers', async (t) => {
+  const { call, on } = api();
+  const listener = makeSession({ on });
+  listener.send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+  const bodies: Array<[string, unknown]> = [
+    ['/apps/test-app/event', { name: 'a', data: '{}', channels: ['news'] }],
+    ['/apps/test-app/events', { name: 'b', data: '{}', channel: 'news' }],
+    ['/apps/test-app/events', { batch: [{ name: 'c', data: '{}', channel: 'news' }] }],
+    ['/apps/test-app/batch_events', { batch: [{ name: 'd', data: '{}', channel: 'news' }] }],
+  ];
+  for (const [path, value] of bodies) t.same(await call('POST', path, { body: JSON.stringify(value), sign: TEST_APP }), { status: 200, body: {} }, path);
+  t.same(listener.connection.frames().slice(1).map((f) => f.event), ['a', 'b', 'c', 'd']);
+});
+
+t.test('channel routes read the node: /channels/:name, broadcastt’s /channel/:name and /users', async (t) => {
+  const { call, on } = api();
+  makeSession({ on }).send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+  const info = { query: '' };
+  for (const path of ['/apps/test-app/channels/news', '/apps/test-app/channel/news']) {
+    info.query = signRequestQuery(TEST_APP, 'GET', path, '', { info: 'subscription_count' }, NOW);
+    t.same(await call('GET', path, info), { status: 200, body: { occupied: true, subscription_count: 1 } }, path);
+  }
+  t.match(await call('GET', '/apps/test-app/channels/news/users', { sign: TEST_APP }), { status: HttpErrors.BadRequest.status, body: { error: /only listed for presence channels/ } });
+});
+
+t.test('terminate_connections decodes the user id and refuses bad percent-encoding', async (t) => {
+  const { call } = api();
+  t.same(await call('POST', '/apps/test-app/users/a%20b/terminate_connections', { body: '{}', sign: TEST_APP }), { status: 200, body: {} });
+  t.match(await call('POST', '/apps/test-app/users/%E0%A4%A/terminate_connections', { body: '{}', sign: TEST_APP }), { status: HttpErrors.BadRequest.status, body: { error: /percent-encoding/ } });
+});
+
+t.test('an unexpected failure is logged and answered 500 without its details', async (t) => {
+  const { call, node, log } = api();
+  node.publishEvent = () => {
+    throw new Error('boom');
+  };
+  const answer = await call('POST', '/apps/test-app/events', { body: JSON.stringify({ name: 'e', data: '{}', channel: 'x' }), sign: TEST_APP });
+  t.same(answer, { status: HttpErrors.ServerError.status, body: { error: HttpErrors.ServerError.message } });
+  t.match(log.lines, [{ level: 'error', message: /unexpected error in REST handler/ }]);
+});
