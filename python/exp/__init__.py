@@ -17,6 +17,7 @@ more, each with its own connection. exp.server is the signed REST client for bac
 
 import threading
 
+from . import server
 from .channel_id import channel_id, parse_channel_id, wire_name
 from .client import Broadcast, Channel, Client, Listener
 from .errors import ExpError, NetworkError, OptionsError, RestError, RuntimeError, ServerError
@@ -36,6 +37,7 @@ __all__ = [
     "get_channel",
     "parse_channel_id",
     "runtime",
+    "server",
     "start",
     "wire_name",
 ]
