@@ -252,9 +252,12 @@ class Client:
             connected, fatal = self._connected_once, self._fatal
         if connected:
             return self
+        stopped = self._state == "stopped"
         self.stop()
         if fatal is not None:
             raise fatal
+        if stopped:
+            raise RuntimeError("the client was stopped while it was connecting")
         raise NetworkError("could not connect to %s within %g s" % (self.options.url, self.options.timeout))
 
     def stop(self):
@@ -352,6 +355,7 @@ class Client:
         if not self._send({"event": self._prefix + ":broadcast", "data": data}):
             with self._lock:
                 self._broadcasts.pop(request_id, None)
+                self._raise_if_finished()  # stopped meanwhile: say so rather than blame the network
             raise NetworkError("the connection was lost before the broadcast was sent")
         wait = (DEFAULT_BROADCAST_WAIT if timeout is None else timeout) + grace
         with self._changed:
@@ -449,6 +453,7 @@ class Client:
                 if not isinstance(authorization, dict) or not isinstance(authorization.get("auth"), str):
                     raise TypeError("the authorizer must return {'auth': str, 'channel_data'?: str}")
             except Exception as error:
+                log.warning("exp: cannot authorize %s: %s", state.wire, error)
                 with self._changed:
                     state.requested = False
                     self._settle(state, error)
