@@ -36,6 +36,17 @@ _SUBSCRIBE_ERRORS = (4306, 4307, 4308)
 _live_clients = weakref.WeakSet()
 
 
+class _Absent:
+    """The default of optional payloads: leaves `payload` out of the frame, which the gateway reads as {}
+    (as the Node SDK's undefined). An explicit None is sent as null."""
+
+    def __repr__(self):
+        return "<no payload>"
+
+
+ABSENT = _Absent()
+
+
 def _channel_type(name):
     for prefix, kind in (("private-encrypted-", "private-encrypted"), ("private-", "private"), ("presence-", "presence")):
         if name.startswith(prefix):
@@ -83,12 +94,16 @@ class Broadcast:
         self.payload = payload
         self.user_id = frame.get("user_id")
 
-    def respond(self, payload=None):
-        """Answers the broadcast (any number of times; each call is one response). Returns False when it
-        cannot be sent: a plain event (no broadcast id) or no connection."""
+    def respond(self, payload=ABSENT):
+        """Answers the broadcast (any number of times; each call is one response); without a payload the
+        response is {}. Returns False when it cannot be sent: a plain event (no broadcast id) or no
+        connection."""
         if self.id is None:
             return False
-        return self._client._send({"event": self._client._prefix + ":response", "data": {"id": self.id, "channel": self.channel, "payload": payload}})
+        data = {"id": self.id, "channel": self.channel}
+        if payload is not ABSENT:
+            data["payload"] = payload
+        return self._client._send({"event": self._client._prefix + ":response", "data": data})
 
     def __repr__(self):
         return "Broadcast(name=%r, channel=%r, payload=%r, id=%r)" % (self.name, self.channel, self.payload, self.id)
@@ -141,8 +156,8 @@ class Channel:
     def id(self):
         return self.wire
 
-    def broadcast(self, name, payload=None, timeout=None):
-        """Sends `name` with `payload` to every listener of the channel (this client's own included), blocks
+    def broadcast(self, name, payload=ABSENT, timeout=None):
+        """Sends `name` with `payload` ({} when not given) to every listener of the channel (this client's own included), blocks
         about `timeout` seconds and returns the list of their responses. Without a timeout the server's
         default applies (the app's broadcastTimeoutMs, 1 s unless configured).
 
@@ -335,7 +350,8 @@ class Client:
             raise ValueError("a broadcast name is a non-empty string")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
             raise ValueError("timeout is a number of seconds >= 0, or None for the server's default")
-        json.dumps(payload)  # a payload that is not JSON fails here, in the caller, with TypeError
+        if payload is not ABSENT:
+            json.dumps(payload)  # a payload that is not JSON fails here, in the caller, with TypeError
         if self._connection is None:
             raise NetworkError("the network is disabled (enable_network=False)")
         grace = self.options.broadcast_grace
@@ -349,7 +365,9 @@ class Client:
             if not connected:
                 raise NetworkError("no connection to the gateway within %g s; broadcast not sent" % grace)
             self._broadcasts[request_id] = pending
-        data = {"request_id": request_id, "channel": wire, "name": name, "payload": payload}
+        data = {"request_id": request_id, "channel": wire, "name": name}
+        if payload is not ABSENT:
+            data["payload"] = payload
         if timeout is not None:
             data["timeout"] = int(round(timeout * 1000))
         if not self._send({"event": self._prefix + ":broadcast", "data": data}):

@@ -23,6 +23,7 @@ import urllib.request
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .channel_id import channel_id, wire_name
+from .client import ABSENT
 from .errors import OptionsError, RestError
 
 AUTH_VERSION = "1.0"
@@ -122,20 +123,23 @@ class Server:
         batch = [dict(event, data=event["data"] if isinstance(event.get("data"), str) else _compact(event.get("data"))) for event in events]
         return self.request("POST", "/batch_events", {"batch": batch})
 
-    def broadcast(self, channel, name, payload=None, timeout_ms=None):
+    def broadcast(self, channel, name, payload=ABSENT, timeout_ms=None):
         """Broadcasts to every listener of `channel` (a wire name or ID, or {'name', 'system', 'consumer'};
         system channels are allowed here), holds the request about `timeout_ms` (the app's default when None)
         and returns the list of response payloads."""
         body = {"name": name, "channel": channel}
-        if payload is not None:
+        if payload is not ABSENT:  # absent: the listeners get {}
             body["payload"] = payload
         params = {} if timeout_ms is None else {"timeout": str(int(timeout_ms))}
         wait = self.timeout + (30.0 if timeout_ms is None else timeout_ms / 1000.0)
         return self.request("POST", "/broadcasts", body, params, timeout=wait)
 
-    def respond(self, id, channel, payload=None):
-        """Answers a broadcast by its id (as a listener received it) over HTTP."""
-        return self.request("POST", "/responses", {"id": id, "channel": channel, "payload": payload})
+    def respond(self, id, channel, payload=ABSENT):
+        """Answers a broadcast by its id (as a listener received it) over HTTP; without a payload, {}."""
+        body = {"id": id, "channel": channel}
+        if payload is not ABSENT:
+            body["payload"] = payload
+        return self.request("POST", "/responses", body)
 
     # --- queries -------------------------------------------------------------------------------------------
 

@@ -192,3 +192,26 @@ def test_the_pusher_dialect_works_too(connect):
     channel = client.get_channel("dialects")
     channel.listen("ask", callback=lambda b: b.respond("pusher"))
     assert channel.broadcast("ask", timeout=0.2) == ["pusher"]
+
+
+def test_an_absent_payload_is_an_empty_object_and_none_is_null(connect):
+    client = connect()
+    channel = client.get_channel("payloads")
+    listener = channel.listen("p")
+    channel.broadcast("p", timeout=0)
+    channel.broadcast("p", None, timeout=0)
+    assert [listener.wait(5).payload, listener.wait(5).payload] == [{}, None]
+
+    def answer(broadcast):
+        broadcast.respond()
+        broadcast.respond(None)
+
+    channel.listen("q", callback=answer)
+    assert channel.broadcast("q", timeout=0.2) == [{}, None]
+
+
+def test_a_backend_answers_over_http(connect, rest):
+    client = connect()
+    channel = client.get_channel("answered-by-http")
+    channel.listen("ask", callback=lambda b: rest.respond(b.id, b.channel, {"via": "http"}))
+    assert channel.broadcast("ask", timeout=0.3) == [{"via": "http"}]
