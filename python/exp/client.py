@@ -496,8 +496,12 @@ class Client:
             if state.listeners:
                 return
             del self._channels[state.wire]
-        # Also while a subscription is in flight, so the server does not keep one nobody listens to.
-        self._send({"event": self._prefix + ":unsubscribe", "data": {"channel": state.wire}})
+            # Only what the server holds or may hold: a refused channel is not unsubscribed, since a bad
+            # name would be refused again with an error that carries no channel.
+            held = state.subscribed or state.requested
+        if held:
+            # Also while a subscription is in flight, so the server does not keep one nobody listens to.
+            self._send({"event": self._prefix + ":unsubscribe", "data": {"channel": state.wire}})
 
     def _members(self, wire):
         with self._lock:

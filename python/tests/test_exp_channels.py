@@ -74,6 +74,14 @@ def test_a_generic_error_without_a_channel_fails_the_one_subscription_in_flight(
     assert time.monotonic() - began < 2
 
 
+def test_a_refused_name_is_not_unsubscribed_so_its_error_cannot_hit_the_next_subscription(connect):
+    client = connect()
+    for _ in range(3):
+        with pytest.raises(exp.ServerError):
+            client.get_channel("bad name!").listen("x", timeout=5)
+        assert client.get_channel("good-after-bad").listen("x", timeout=5).active
+
+
 def test_a_subscription_that_is_never_answered_fails_at_its_deadline(connect):
     client = connect(listen_timeout=0.3)
     client._connection.send = lambda frame: True  # the subscribe is lost on the way
