@@ -21,6 +21,14 @@ export function reconnectClassOf(code: number): ReconnectClass {
   return found;
 }
 
+/** What an error frame says it is about, so a client can tell which of its requests failed. */
+export interface ErrorContext {
+  /** The request_id of the broadcast the error refuses. */
+  readonly requestId?: string | number;
+  /** The channel the refused frame named (a client event, broadcast, response or unsubscribe). */
+  readonly channel?: string;
+}
+
 /**
  * An error to report to one WebSocket client. `detail` says what exactly was wrong with this input;
  * the catalogue message says which kind of error it is. A fatal error closes the connection with `code`
@@ -30,14 +38,10 @@ export class ProtocolError extends Error {
   readonly code: number;
   readonly fatal: boolean;
 
-  /**
-   * @param requestId the request_id of the broadcast this error refuses, so the client can tell which
-   * of its broadcasts failed.
-   */
   constructor(
     readonly kind: WsErrorName,
-    detail?: string,
-    readonly requestId?: string | number,
+    readonly detail?: string,
+    readonly context: ErrorContext = {},
   ) {
     const entry = WsErrors[kind];
     super(detail ? `${entry.message}: ${detail}` : entry.message);

@@ -29,10 +29,6 @@ EVENTS = ("online", "offline", "error")
 # capped by maxBroadcastTimeoutMs (30 s unless configured): the SDK waits for at most that cap.
 DEFAULT_BROADCAST_WAIT = 30.0
 
-# Error codes the server sends without a channel for a refused subscribe (4306 bad name, 4307 too many
-# channels, 4308 refused); they are matched to the one subscription in flight, if there is exactly one.
-_SUBSCRIBE_ERRORS = (4306, 4307, 4308)
-
 _live_clients = weakref.WeakSet()
 
 
@@ -619,13 +615,7 @@ class Client:
             pending.settle(error=error)
             self._changed.notify_all()
             return
-        if code in _SUBSCRIBE_ERRORS:
-            # Sent without a channel: it can only be matched when one subscription is in flight.
-            in_flight = [state for state in self._channels.values() if state.requested]
-            if len(in_flight) == 1:
-                in_flight[0].requested = False
-                self._settle(in_flight[0], error)
-                return
+        # Every refused subscribe is a subscription_error naming its channel; anything else is only logged.
         log.warning("exp: the gateway reported an error: %s %s", code, message)
 
     def _deliver(self, state, frame):

@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { ProtocolError } from '../errors.js';
-import { type ChannelName, type ClientFrame, EMPTY_DATA, type RequestId } from './frames.js';
-import { describeErrors, MAX_REQUEST_ID_LENGTH, validators } from './schemas.js';
+import { type ErrorContext, ProtocolError, SubscriptionError } from '../errors.js';
+import { type ChannelName, type ClientFrame, EMPTY_DATA, type RequestId, type SubscribeData } from './frames.js';
+import { describeErrors, MAX_ECHOED_CHANNEL_LENGTH, MAX_REQUEST_ID_LENGTH, validators } from './schemas.js';
 
 /**
  * Text in, typed frame out, or a ProtocolError saying what was wrong. Accepts either dialect prefix and
@@ -23,7 +23,7 @@ export function decodeClientFrame(text: string): ClientFrame {
 
   if (event.startsWith('client-')) {
     if (!validators.clientEvent(frame)) {
-      throw new ProtocolError('InvalidMessage', describeErrors(validators.clientEvent.errors, 'frame'));
+      throw new ProtocolError('InvalidMessage', describeErrors(validators.clientEvent.errors, 'frame'), contextOf(frame));
     }
     const { channel, data } = frame as { channel: ChannelName; data?: unknown };
     return { kind: 'client-event', event, channel, data };
@@ -31,7 +31,7 @@ export function decodeClientFrame(text: string): ClientFrame {
 
   switch (verbOf(event)) {
     case 'subscribe':
-      return { kind: 'subscribe', data: validData(frame, validators.subscribeData) };
+      return { kind: 'subscribe', data: validSubscribeData(frame) };
     case 'unsubscribe':
       return { kind: 'unsubscribe', data: validData(frame, validators.unsubscribeData) };
     case 'ping':
@@ -52,21 +52,47 @@ export function decodeClientFrame(text: string): ClientFrame {
 /** The frame's `data` (object or JSON text) if it passes `validate`; otherwise the error naming the problem. */
 function validData<T>(frame: object, validate: ValidateFunction<T>): T {
   const data = objectData(frame);
-  if (!validate(data)) throw invalidData(validate.errors, requestIdOf(data));
+  if (!validate(data)) throw new ProtocolError(isChannelNameError(validate.errors) ? 'InvalidChannel' : 'InvalidMessage', describeErrors(validate.errors, 'data'), contextOf(data));
   return data;
 }
 
-/** A channel name with characters outside the allowed set is an InvalidChannel, like an over-long one. */
-function invalidData(errors: ErrorObject[] | null | undefined, requestId?: RequestId): ProtocolError {
-  const first = errors?.[0];
-  const isChannelName = first?.instancePath === '/channel' && first.keyword === 'pattern';
-  return new ProtocolError(isChannelName ? 'InvalidChannel' : 'InvalidMessage', describeErrors(errors, 'data'), requestId);
+/**
+ * A subscribe's data, or its refusal: a subscription_error for the channel it names (so the client can tell
+ * which subscription failed), or a plain error when it names none.
+ */
+function validSubscribeData(frame: object): SubscribeData {
+  const data = objectData(frame);
+  const validate = validators.subscribeData;
+  if (validate(data)) return data;
+  const problem = describeErrors(validate.errors, 'data');
+  const channel = (data as { channel?: unknown } | null)?.channel;
+  if (typeof channel !== 'string' || channel === '') throw new ProtocolError(isChannelNameError(validate.errors) ? 'InvalidChannel' : 'InvalidMessage', problem);
+  throw new SubscriptionError(isChannelNameError(validate.errors) ? 'InvalidChannel' : 'InvalidSubscription', echoedChannel(channel), problem);
 }
 
-/** A usable request_id of a broadcast that failed validation, so the refusal can name it. */
-function requestIdOf(data: unknown): RequestId | undefined {
-  const id = (data as { request_id?: unknown } | null)?.request_id;
-  return (typeof id === 'string' && id.length <= MAX_REQUEST_ID_LENGTH) || Number.isInteger(id) ? (id as RequestId) : undefined;
+/** A channel name with characters outside the allowed set is an InvalidChannel, like an over-long one. */
+function isChannelNameError(errors: ErrorObject[] | null | undefined): boolean {
+  const first = errors?.[0];
+  return first?.instancePath === '/channel' && first.keyword === 'pattern';
+}
+
+/** What a refused frame named, as far as it can be read: the broadcast's request_id and the channel. */
+function contextOf(value: unknown): ErrorContext {
+  const { request_id: id, channel } = (value ?? {}) as { request_id?: unknown; channel?: unknown };
+  const requestId = (typeof id === 'string' && id.length <= MAX_REQUEST_ID_LENGTH) || Number.isInteger(id) ? (id as RequestId) : undefined;
+  const name = typeof channel === 'string' ? channel : (channel as { name?: unknown } | null)?.name;
+  return {
+    ...(requestId === undefined ? {} : { requestId }),
+    ...(typeof name === 'string' && name !== '' ? { channel: echoedChannel(name) } : {}),
+  };
+}
+
+/**
+ * A channel name as a refusal echoes it, so the client can tell which request failed: cut to
+ * MAX_ECHOED_CHANNEL_LENGTH characters, enough for any real name, little for a client that sends megabytes.
+ */
+export function echoedChannel(name: string): string {
+  return name.length > MAX_ECHOED_CHANNEL_LENGTH ? name.slice(0, MAX_ECHOED_CHANNEL_LENGTH) : name;
 }
 
 const DIALECT_PREFIX = /^(?:broadcastt|pusher):/;
@@ -92,9 +118,18 @@ export function encodeFrame(event: string, data: string = EMPTY_DATA, channel?: 
   return JSON.stringify(channel === undefined ? { event, data } : { event, channel, data });
 }
 
-/** `data` of an error frame; errors refusing a broadcast carry its request_id. */
-export function errorData(error: ProtocolError, requestId = error.requestId): string {
-  return JSON.stringify(requestId === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, request_id: requestId });
+/**
+ * `data` of an error frame: `{code, message}`, plus the `request_id` of the broadcast it refuses and the
+ * `channel` the refused frame named, when known (`context` adds to what the error carries).
+ */
+export function errorData(error: ProtocolError, context: ErrorContext = {}): string {
+  const { requestId, channel } = { ...error.context, ...context };
+  return JSON.stringify({
+    code: error.code,
+    message: error.message,
+    ...(requestId === undefined ? {} : { request_id: requestId }),
+    ...(channel === undefined ? {} : { channel }),
+  });
 }
 
 /** Publisher or client data as JSON text: strings via asJsonText, any other value JSON-encoded. */

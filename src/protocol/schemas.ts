@@ -35,6 +35,9 @@ export const validators = {
 /** The longest request_id a broadcast may carry (protocol/client-frames.schema.json). */
 export const MAX_REQUEST_ID_LENGTH = clientFrames.$defs.broadcastData.properties.request_id.maxLength;
 
+/** The longest channel name a refusal echoes (protocol/server-frames.schema.json, the error frame's `channel`). */
+export const MAX_ECHOED_CHANNEL_LENGTH = serverFrames.$defs.error.properties.data.contentSchema.properties.channel.maxLength;
+
 /** Validators by JSON pointer into a schema file, for tests and tooling (e.g. a `contentSchema`). */
 export function validatorFor(ref: string): ValidateFunction {
   return compiled(ref);
@@ -56,12 +59,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, root: s
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
     .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
     .join('');
-  const missing = first.keyword === 'required' ? `.${String(first.params.missingProperty)}` : '';
-  const message =
-    first.keyword === 'required'
-      ? 'is required'
-      : first.schemaPath.endsWith('/channelName/pattern')
-        ? CHANNEL_NAME_RULE
-        : first.message ?? 'is invalid';
-  return `${root}${path}${missing} ${message}`;
+  if (first.keyword === 'required') return `${root}${path}.${String(first.params.missingProperty)} is required`;
+  if (first.keyword === 'additionalProperties') return `${root}${path} has an unknown property "${String(first.params.additionalProperty)}"`;
+  const message = first.schemaPath.endsWith('/channelName/pattern') ? CHANNEL_NAME_RULE : (first.message ?? 'is invalid');
+  return `${root}${path} ${message}`;
 }

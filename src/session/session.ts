@@ -3,15 +3,16 @@ import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadTe
 import type { BroadcastOutcome, PendingBroadcasts } from '../broadcasts/pending-broadcasts.js';
 import type { Subscriber } from '../channels/fan-out.js';
 import type { PresenceChannels } from '../channels/presence-channels.js';
-import { ProtocolError, SubscriptionError } from '../errors.js';
+import { type ErrorContext, ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isChannelAuthValid, isUserAuthValid } from '../protocol/channel-auth.js';
 import { type Channel, type ChannelRef, resolveChannel } from '../protocol/channel-name.js';
-import { dataAsJsonText, decodeClientFrame, encodeFrame, errorData } from '../protocol/codec.js';
+import { dataAsJsonText, decodeClientFrame, echoedChannel, encodeFrame, errorData } from '../protocol/codec.js';
 import type { Connection } from '../protocol/connection.js';
 import {
   type BroadcastData,
   type ChannelName,
+  type ChannelRefData,
   type ClientFrame,
   type Dialect,
   type RequestId,
@@ -122,14 +123,16 @@ export class Session implements Subscriber {
   receive(message: ArrayBuffer | Uint8Array, isBinary: boolean): void {
     this.markAlive();
     if (this.evictedAtMs !== undefined) return;
+    let frame: ClientFrame | undefined;
     try {
       if (isBinary) throw new ProtocolError('BinaryNotSupported');
       if (message.byteLength > this.host.limits.maxMessageBytes) {
         throw new ProtocolError('MessageTooLarge', `${message.byteLength} bytes, over the limit of ${this.host.limits.maxMessageBytes}`);
       }
-      this.handle(decodeClientFrame(utf8.decode(message)));
+      frame = decodeClientFrame(utf8.decode(message));
+      this.handle(frame);
     } catch (error) {
-      this.report(error);
+      this.report(error, frame);
     }
   }
 
@@ -264,7 +267,7 @@ export class Session implements Subscriber {
    */
   private subscribe(request: SubscribeData): void {
     const { auth, channel_data: channelData } = request;
-    const target = resolveChannel(channelRefOf(request), this.app);
+    const target = this.resolveSubscribed(request);
     const { type, wire: channel } = target;
     if (!mayUse(this.role, target)) throw new SubscriptionError('ConsumerChannelOnly', channel, `${describe(target)} is not a consumer channel`);
     const isPresence = type === 'presence';
@@ -278,16 +281,26 @@ export class Session implements Subscriber {
     }
     if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app.maxPresenceUserInfoBytes));
     if (!this.joined.includes(channel)) {
-      this.checkRoomForChannel();
+      this.checkRoomForChannel(channel);
       this.host.join(this.app.id, channel, this);
       this.joined = this.joined.concat(channel);
     }
     this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
   }
 
-  private checkRoomForChannel(): void {
+  /** The channel a subscribe names; a name it cannot be is refused for that name, as the client wrote it. */
+  private resolveSubscribed(request: SubscribeData): Channel {
+    try {
+      return resolveChannel(channelRefOf(request), this.app);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw new SubscriptionError('InvalidChannel', echoedChannel(request.channel), error.detail);
+    }
+  }
+
+  private checkRoomForChannel(channel: ChannelName): void {
     if (this.joined.length + (this.joining?.size ?? 0) >= this.app.maxChannelsPerConnection) {
-      throw new ProtocolError('TooManyChannels', `at most ${this.app.maxChannelsPerConnection} per connection`);
+      throw new SubscriptionError('TooManyChannels', channel, `at most ${this.app.maxChannelsPerConnection} per connection`);
     }
   }
 
@@ -303,7 +316,7 @@ export class Session implements Subscriber {
       void presence.snapshot(this.app.id, channel).then((roster) => this.sendRoster(channel, roster));
       return;
     }
-    this.checkRoomForChannel();
+    this.checkRoomForChannel(channel);
     const attempt = {};
     (this.joining ??= new Map()).set(channel, attempt);
     void presence.join(this.app, channel, member).then((roster) => {
@@ -341,25 +354,20 @@ export class Session implements Subscriber {
    * request_id so the client can tell which broadcast failed.
    */
   private broadcast(data: BroadcastData): void {
-    try {
-      const target = resolveChannel(data.channel, this.app);
-      checkMayPublish(this.role, target);
-      this.checkJoinedIfGuarded(target, 'BroadcastRejected', 'broadcasting');
-      checkBroadcastName(data.name, this.app);
-      const payload = payloadText(data.payload, this.app);
-      this.broadcastBudget ??= new RateWindow(this.app.maxBroadcastsPerSecond, ONE_SECOND_MS);
-      if (!this.broadcastBudget.take(this.host.now())) {
-        throw new ProtocolError('BroadcastRejected', `over the limit of ${this.app.maxBroadcastsPerSecond} broadcasts per second`);
-      }
-      const timeoutMs = broadcastTimeoutMs(data.timeout, this.app);
-      const id = this.host.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
-      if (id === undefined) throw new ProtocolError('BroadcastRejected', `app ${this.app.id} already has ${this.app.maxPendingBroadcasts} broadcasts waiting for responses`);
-      (this.ownBroadcasts ??= new Set()).add(id);
-      this.host.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      this.connection.send(encodeFrame(this.names().error, errorData(error, data.request_id)));
+    const target = resolveChannel(data.channel, this.app);
+    checkMayPublish(this.role, target);
+    this.checkJoinedIfGuarded(target, 'BroadcastRejected', 'broadcasting');
+    checkBroadcastName(data.name, this.app);
+    const payload = payloadText(data.payload, this.app);
+    this.broadcastBudget ??= new RateWindow(this.app.maxBroadcastsPerSecond, ONE_SECOND_MS);
+    if (!this.broadcastBudget.take(this.host.now())) {
+      throw new ProtocolError('BroadcastRejected', `over the limit of ${this.app.maxBroadcastsPerSecond} broadcasts per second`);
     }
+    const timeoutMs = broadcastTimeoutMs(data.timeout, this.app);
+    const id = this.host.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
+    if (id === undefined) throw new ProtocolError('BroadcastRejected', `app ${this.app.id} already has ${this.app.maxPendingBroadcasts} broadcasts waiting for responses`);
+    (this.ownBroadcasts ??= new Set()).add(id);
+    this.host.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
   }
 
   private deliverResponses(id: string | undefined, requestId: RequestId, outcome: BroadcastOutcome): void {
@@ -391,14 +399,47 @@ export class Session implements Subscriber {
     this.host.presence.leave(this.app.id, channel, userId);
   }
 
-  private report(error: unknown): void {
-    if (error instanceof ProtocolError) return this.fail(error);
+  /**
+   * Reports what went wrong with a frame: every refused subscribe as a subscription_error for its channel,
+   * anything else as an error frame naming what the frame was about (its channel, a broadcast's request_id).
+   * Unexpected errors are logged and reported as ServerError.
+   */
+  private report(error: unknown, frame?: ClientFrame): void {
+    if (!(error instanceof ProtocolError) && !(error instanceof SubscriptionError)) {
+      this.host.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
+    }
+    if (frame?.kind === 'subscribe' && !(error instanceof SubscriptionError)) {
+      const refusal = error instanceof ProtocolError ? error : undefined;
+      error = new SubscriptionError(refusal ? 'InvalidSubscription' : 'ServerError', echoedChannel(frame.data.channel), refusal?.message);
+    }
     if (error instanceof SubscriptionError) {
       return this.connection.send(encodeFrame(this.names().subscriptionError, error.toData(), error.channel));
     }
-    this.host.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
-    this.fail(new ProtocolError('ServerError'));
+    const refusal = error instanceof ProtocolError ? error : new ProtocolError('ServerError');
+    if (refusal.fatal || frame === undefined) return this.fail(refusal);
+    this.connection.send(encodeFrame(this.names().error, errorData(refusal, contextOfFrame(frame))));
   }
+}
+
+/** What a refusal of `frame` names: the channel as the client wrote it, and a broadcast's request_id. */
+function contextOfFrame(frame: ClientFrame): ErrorContext {
+  switch (frame.kind) {
+    case 'unsubscribe':
+    case 'subscribe':
+      return { channel: echoedChannel(frame.data.channel) };
+    case 'client-event':
+      return { channel: echoedChannel(frame.channel) };
+    case 'broadcast':
+      return { requestId: frame.data.request_id, channel: echoedChannel(nameOf(frame.data.channel)) };
+    case 'response':
+      return { channel: echoedChannel(nameOf(frame.data.channel)) };
+    default:
+      return {};
+  }
+}
+
+function nameOf(channel: ChannelRefData): string {
+  return typeof channel === 'string' ? channel : channel.name;
 }
 
 /** `channel` is a name when the frame carries flags, else a wire name or ID. */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t from 'tap';
 import { APP_ENV, SETTINGS } from '../../src/config.js';
-import { HttpErrors, WsErrors } from '../../src/errors.js';
+import { HttpErrors, SubscriptionErrors, WsErrors } from '../../src/errors.js';
 import configSchema from '../../protocol/config.schema.json' with { type: 'json' };
 import { ROOT } from '../helpers/source-files.js';
 
@@ -47,6 +47,13 @@ t.test('PROTOCOL.md §4 lists every WebSocket code with its name, fatality and c
     const message = entry.message.replace(/</g, '\\<');
     t.match(protocol, `| ${entry.code} | ${name} | ${entry.fatal ? 'yes' : 'no'} |`, name);
     t.match(protocol, message, `${name}: message`);
+  }
+});
+
+t.test('PROTOCOL.md §4 lists every subscription refusal type with its status and message', async (t) => {
+  for (const [name, entry] of Object.entries(SubscriptionErrors)) {
+    if (typeof entry === 'string') continue;
+    t.match(protocol, `| ${name} | ${entry.status} | ${entry.message} |`, name);
   }
 });
 

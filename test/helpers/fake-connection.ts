@@ -6,6 +6,7 @@ import type { Broker } from '../../src/cluster/broker.js';
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import type { ClusterStore } from '../../src/cluster/cluster-store.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from '../../src/config.js';
+import { SubscriptionErrors, type SubscriptionErrorName } from '../../src/errors.js';
 import { GatewayNode } from '../../src/gateway-node.js';
 import type { Logger } from '../../src/log.js';
 import type { Connection } from '../../src/protocol/connection.js';
@@ -106,6 +107,17 @@ export function assertNonFatalError(
     'exactly one error frame',
   );
   t.match(connection.last().data, { code, message });
+  t.equal(connection.closed, undefined, 'connection stays open');
+}
+
+/** Asserts the connection got exactly one frame, a subscription_error for `channel` of `type`, and is still open. */
+export function assertRefusedSubscription(t: Test, connection: FakeConnection, channel: string, type: SubscriptionErrorName, message: RegExp): void {
+  t.same(
+    connection.decoded().map((f) => [f.event, f.channel]),
+    [['broadcastt:subscription_error', channel]],
+    'exactly one subscription_error, for that channel',
+  );
+  t.match(connection.last().data, { type, status: SubscriptionErrors[type].status, error: message });
   t.equal(connection.closed, undefined, 'connection stays open');
 }
 

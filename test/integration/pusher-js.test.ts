@@ -157,3 +157,18 @@ t.test('pusher-js signs in; terminate_connections closes that user\'s sockets on
   t.same(await Promise.all(annClosed), [4009, 4009], 'both of ann\'s sockets got 4009');
   t.equal(bob.connection.state, 'connected', 'bob stays connected');
 });
+
+t.test('pusher-js hears every refused subscription on that channel, and the connection carries on', async (t) => {
+  const running = await startGateway(t, { apps: [{ ...DEMO_APP, maxChannelsPerConnection: 1 }] });
+  const client = pusherClient(t, running);
+  const outcome = (name: string) =>
+    new Promise<string>((resolve) => {
+      const channel = client.subscribe(name);
+      channel.bind('pusher:subscription_succeeded', () => resolve('succeeded'));
+      channel.bind('pusher:subscription_error', (error: { type: string; status: number }) => resolve(`${error.type} ${error.status}`));
+    });
+  t.equal(await outcome('first'), 'succeeded');
+  t.equal(await outcome('x'.repeat(200)), 'InvalidChannel 400', 'a name over the limit');
+  t.equal(await outcome('second'), 'TooManyChannels 403', 'over the channel limit');
+  t.equal(client.connection.state, 'connected');
+});

@@ -68,10 +68,11 @@ t.test('a consumer-key connection may only use consumer channels; the connection
   t.same(
     connection.decoded().map((f) => f.data),
     [
-      { code: WsErrors.ConsumerChannelOnly.code, message: 'Connections made with a consumer key may only use consumer channels: news is not a consumer channel', request_id: 'r1' },
-      { code: WsErrors.ConsumerChannelOnly.code, message: 'Connections made with a consumer key may only use consumer channels: private-news is not a consumer channel' },
-      { code: WsErrors.ConsumerChannelOnly.code, message: 'Connections made with a consumer key may only use consumer channels: news is not a consumer channel' },
+      { code: WsErrors.ConsumerChannelOnly.code, message: 'Connections made with a consumer key may only use consumer channels: news is not a consumer channel', request_id: 'r1', channel: 'news' },
+      { code: WsErrors.ConsumerChannelOnly.code, message: 'Connections made with a consumer key may only use consumer channels: private-news is not a consumer channel', channel: 'private-news' },
+      { code: WsErrors.ConsumerChannelOnly.code, message: 'Connections made with a consumer key may only use consumer channels: news is not a consumer channel', channel: 'news' },
     ],
+    'each refusal names the channel the frame named',
   );
   connection.clear();
   send({ event: 'broadcastt:subscribe', data: { channel: 'lobby', consumer: true } });
@@ -91,8 +92,8 @@ t.test('no client publishes on a system channel: client events and broadcasts ar
   t.same(
     connection.decoded().map((f) => f.data),
     [
-      { code: WsErrors.SystemChannelReadOnly.code, message: `Clients may not publish on system channels; only the signed REST API does: ${wire} ("private-status") is a system channel` },
-      { code: WsErrors.SystemChannelReadOnly.code, message: `Clients may not publish on system channels; only the signed REST API does: ${wire} ("private-status") is a system channel`, request_id: 9 },
+      { code: WsErrors.SystemChannelReadOnly.code, message: `Clients may not publish on system channels; only the signed REST API does: ${wire} ("private-status") is a system channel`, channel: wire },
+      { code: WsErrors.SystemChannelReadOnly.code, message: `Clients may not publish on system channels; only the signed REST API does: ${wire} ("private-status") is a system channel`, request_id: 9, channel: 'private-status' },
     ],
   );
 });

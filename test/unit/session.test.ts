@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ProtocolError, WsErrors } from '../../src/errors.js';
-import { assertNonFatalError, makeNode, makeSession } from '../helpers/fake-connection.js';
+import { assertNonFatalError, assertRefusedSubscription, makeNode, makeSession } from '../helpers/fake-connection.js';
 
 const SOCKET_ID = /^\d+\.\d+$/;
 
@@ -54,7 +54,6 @@ t.test('bad input gets a non-fatal error frame naming the problem', async (t) =>
     ['subscribe without data', { event: 'broadcastt:subscribe' }, WsErrors.InvalidMessage.code, /data\.channel is required/],
     ['subscribe without data.channel', { event: 'broadcastt:subscribe', data: {} }, WsErrors.InvalidMessage.code, /data\.channel is required/],
     ['data.channel a number', { event: 'broadcastt:subscribe', data: { channel: 42 } }, WsErrors.InvalidMessage.code, /data\.channel must be string/],
-    ['data.auth a number', { event: 'broadcastt:subscribe', data: { channel: 'a', auth: 1 } }, WsErrors.InvalidMessage.code, /data\.auth must be string/],
     ['data an array', { event: 'broadcastt:subscribe', data: ['news'] }, WsErrors.InvalidMessage.code, /data must be object/],
     ['data a string that is not JSON', { event: 'broadcastt:subscribe', data: 'news' }, WsErrors.InvalidMessage.code, /data is a string but not valid JSON/],
     ['data a JSON string of a non-object', { event: 'broadcastt:subscribe', data: '"news"' }, WsErrors.InvalidMessage.code, /data must be object/],
@@ -177,7 +176,13 @@ t.test('nothing unexpected is logged while handling bad input', async (t) => {
   t.same(log.lines, []);
 });
 
-t.test('an unexpected exception is logged and reported as a non-fatal ServerError', async (t) => {
+t.test('a subscribe whose other fields are malformed is a subscription_error for its channel', async (t) => {
+  const { send, connection } = makeSession();
+  send({ event: 'broadcastt:subscribe', data: { channel: 'a', auth: 1 } });
+  assertRefusedSubscription(t, connection, 'a', 'InvalidSubscription', /data\.auth must be string/);
+});
+
+t.test('an unexpected exception is logged and reported as a ServerError, for the subscribe’s channel', async (t) => {
   const failing = {
     join: () => {
       throw new Error('boom');
@@ -187,7 +192,25 @@ t.test('an unexpected exception is logged and reported as a non-fatal ServerErro
   };
   const { send, connection, log } = makeSession({ fanOut: failing });
   send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+  assertRefusedSubscription(t, connection, 'news', 'ServerError', /Internal server error while subscribing$/);
+  t.notMatch(connection.last().data, { error: /boom/ }, 'internals are not leaked to the client');
+  t.match(log.lines, [{ level: 'error', message: /unexpected error/ }]);
+});
+
+t.test('an unexpected exception handling another frame is a non-fatal ServerError naming what the frame named', async (t) => {
+  const failing = {
+    join: () => {},
+    leave: () => {},
+    deliver: () => {
+      throw new Error('boom');
+    },
+  };
+  const { send, connection, log } = makeSession({ fanOut: failing });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+  connection.clear();
+  send({ event: 'broadcastt:broadcast', data: { request_id: 'q', channel: 'news', name: 'hello' } });
   assertNonFatalError(t, connection, WsErrors.ServerError.code, new RegExp(WsErrors.ServerError.message));
+  t.match(connection.last().data, { request_id: 'q', channel: 'news' });
   t.notMatch(connection.last().data, { message: /boom/ }, 'internals are not leaked to the client');
   t.match(log.lines, [{ level: 'error', message: /unexpected error/ }]);
 });
