@@ -17,6 +17,16 @@ export class ClientStateError extends Error {
   override name = 'ClientStateError';
 }
 
+/** A request got no answer in time: a subscription was not confirmed, or a broadcast's responses did not come. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/** The connection was lost (or closed for good) before the answer came. */
+export class ConnectionError extends Error {
+  override name = 'ConnectionError';
+}
+
 /** The server refused something this client asked for: a broadcast, a subscription, or the connection. */
 export class ServerError extends Error {
   override name = 'ServerError';

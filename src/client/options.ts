@@ -44,6 +44,11 @@ export interface ClientOptions {
   readonly queueLimit?: number;
   /** How long to wait for a pong before treating the connection as lost (default 10 s). */
   readonly pongTimeoutMs?: number;
+  /**
+   * How long a request waits for the server: a listen() for its subscription to be confirmed, from the call
+   * (offline time included), and a broadcast for its responses beyond its own timeout (default 10 s).
+   */
+  readonly requestTimeoutMs?: number;
   /** Backoff after network loss and 4100-range closes: doubles from `minBackoffMs` up to `maxBackoffMs`, with jitter. */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -63,13 +68,14 @@ export interface ResolvedOptions {
   readonly queueMaxAgeMs: number;
   readonly queueLimit: number;
   readonly pongTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
   readonly now: () => number;
   readonly WebSocket: WebSocketClass;
 }
 
-const DEFAULTS = { queueMaxAgeMs: 60_000, queueLimit: 1000, pongTimeoutMs: 10_000, minBackoffMs: 1000, maxBackoffMs: 30_000 };
+const DEFAULTS = { queueMaxAgeMs: 60_000, queueLimit: 1000, pongTimeoutMs: 10_000, requestTimeoutMs: 10_000, minBackoffMs: 1000, maxBackoffMs: 30_000 };
 
 /** Checks every option synchronously and throws an OptionsError naming the first bad one. */
 export function resolveOptions(options: ClientOptions | undefined, fallbackWebSocket: WebSocketClass | undefined): ResolvedOptions {

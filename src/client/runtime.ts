@@ -2,12 +2,19 @@ import { parseChannelId } from '../protocol/channel-id.js';
 import { type ChannelType, classifyChannel } from '../protocol/channel-type.js';
 import { ServerEvents, type ServerEventNames } from '../protocol/frames.js';
 import { ConnectionManager, type InboundFrame } from './connection.js';
-import { ClientStateError, ServerError } from './errors.js';
+import { ClientStateError, ConnectionError, ServerError, TimeoutError } from './errors.js';
 import { type Delivery, type ListenCallback, Listener, type Message } from './listener.js';
 import type { ResolvedOptions } from './options.js';
 
 export type ClientEvent = 'online' | 'offline' | 'error';
 type Handler = { readonly callback: (detail?: unknown) => void; readonly context: string };
+
+/** A request waiting for the server, settled exactly once: by the answer, a refusal, the connection, or its deadline. */
+interface Pending<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: Error) => void;
+  readonly deadline: ReturnType<typeof setTimeout>;
+}
 
 /** What the runtime knows about one channel: its listeners, subscription and presence members. */
 interface ChannelState {
@@ -15,8 +22,8 @@ interface ChannelState {
   readonly type: ChannelType;
   readonly listeners: Set<Listener>;
   subscribed: boolean;
-  /** Settled when the current subscription is confirmed or refused. */
-  confirmations: Array<{ resolve: () => void; reject: (error: Error) => void }>;
+  /** listen() calls waiting for the subscription to be confirmed or refused. */
+  readonly confirmations: Set<Pending<void>>;
   readonly members: Map<string, unknown>;
 }
 
@@ -29,7 +36,7 @@ export class Runtime {
   readonly connection: ConnectionManager;
   private readonly channels = new Map<string, ChannelState>();
   private readonly handlers: Record<ClientEvent, Set<Handler>> = { online: new Set(), offline: new Set(), error: new Set() };
-  private readonly broadcasts = new Map<string, { resolve: (responses: unknown[]) => void; reject: (error: Error) => void }>();
+  private readonly broadcasts = new Map<string, Pending<unknown[]>>();
   /** Sends waiting for the connection (broadcasts made while offline). */
   private readonly whenOnline: Array<() => void> = [];
   private readonly names: ServerEventNames;
@@ -42,7 +49,7 @@ export class Runtime {
       online: (socketId) => this.online(socketId),
       offline: (willReconnect) => this.offline(willReconnect),
       frame: (frame) => this.receive(frame),
-      error: (error) => this.emit('error', error),
+      error: (error) => this.failed(error),
     });
   }
 
@@ -67,7 +74,7 @@ export class Runtime {
     );
     state.listeners.add(listener);
     if (state.subscribed) return Promise.resolve(listener);
-    const confirmed = new Promise<void>((resolve, reject) => state.confirmations.push({ resolve, reject }));
+    const confirmed = this.request(state.confirmations, () => new TimeoutError(`${wire} was not confirmed within ${this.options.requestTimeoutMs} ms`), this.options.requestTimeoutMs);
     if (state.listeners.size === 1 && this.connection.online) void this.subscribe(state);
     return confirmed.then(
       () => listener,
@@ -78,16 +85,42 @@ export class Runtime {
     );
   }
 
-  /** Sends a broadcast (waiting for the connection if need be) and resolves to the responses. */
+  /**
+   * Sends a broadcast (waiting for the connection if need be) and resolves to the responses. Gives up with a
+   * TimeoutError when they have not come requestTimeoutMs after the broadcast's own timeout.
+   */
   broadcast(channel: string, name: string, payload: unknown, timeoutMs: number | undefined): Promise<unknown[]> {
     const requestId = `r${++this.nextRequest}`;
-    return new Promise((resolve, reject) => {
-      this.broadcasts.set(requestId, { resolve, reject });
-      const send = () => {
-        const frame = { event: `${this.connection.prefix}:broadcast`, data: { request_id: requestId, channel, name, payload, timeout: timeoutMs } };
-        if (!this.connection.send(frame)) this.whenOnline.push(send);
+    const waitMs = (timeoutMs ?? 0) + this.options.requestTimeoutMs;
+    const responses = this.request(this.broadcasts, () => new TimeoutError(`no responses to broadcast ${name} within ${waitMs} ms`), waitMs, requestId);
+    const send = () => {
+      if (!this.broadcasts.has(requestId)) return;
+      const frame = { event: `${this.connection.prefix}:broadcast`, data: { request_id: requestId, channel, name, payload, timeout: timeoutMs } };
+      if (!this.connection.send(frame)) this.whenOnline.push(send);
+    };
+    send();
+    return responses;
+  }
+
+  /** A request kept in `waiting` (under `key` for a map) until it is settled or `deadlineMs` passes. */
+  private request<T>(waiting: Set<Pending<T>> | Map<string, Pending<T>>, timedOut: () => Error, deadlineMs: number, key = ''): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const forget = () => (waiting instanceof Set ? waiting.delete(pending) : waiting.delete(key));
+      const pending: Pending<T> = {
+        resolve: (value) => {
+          clearTimeout(pending.deadline);
+          forget();
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(pending.deadline);
+          forget();
+          reject(error);
+        },
+        deadline: setTimeout(() => pending.reject(timedOut()), deadlineMs),
       };
-      send();
+      if (waiting instanceof Set) waiting.add(pending);
+      else waiting.set(key, pending);
     });
   }
 
@@ -110,8 +143,8 @@ export class Runtime {
     if (this.stopped) return;
     this.stopped = true;
     this.connection.stop();
+    this.failAll(new ClientStateError('the client was stopped'));
     for (const state of this.channels.values()) for (const listener of [...state.listeners]) listener.cancel();
-    this.failBroadcasts(new ClientStateError('the client was stopped'));
     this.whenOnline.length = 0;
   }
 
@@ -120,7 +153,7 @@ export class Runtime {
     if (!state) {
       // The prefix that decides the type is on the name, which for flagged channels is inside the ID.
       const type = classifyChannel(parseChannelId(wire)?.name ?? wire);
-      state = { wire, type, listeners: new Set(), subscribed: false, confirmations: [], members: new Map() };
+      state = { wire, type, listeners: new Set(), subscribed: false, confirmations: new Set(), members: new Map() };
       this.channels.set(wire, state);
     }
     return state;
@@ -145,6 +178,7 @@ export class Runtime {
     const state = this.channels.get(listener.channel);
     if (!state?.listeners.delete(listener) || state.listeners.size > 0) return;
     this.channels.delete(state.wire);
+    this.settle(state, new ClientStateError(`every listener of ${state.wire} was cancelled before its subscription was confirmed`));
     // Also while a subscription is still in flight, so the server does not keep one nobody listens to.
     this.connection.send({ event: `${this.connection.prefix}:unsubscribe`, data: { channel: state.wire } });
   }
@@ -160,8 +194,19 @@ export class Runtime {
 
   private offline(willReconnect: boolean): void {
     for (const state of this.channels.values()) state.subscribed = false;
-    this.failBroadcasts(new ServerError('the connection was lost before the responses arrived'));
+    this.failBroadcasts(new ConnectionError('the connection was lost before the responses arrived'));
     this.emit('offline', { willReconnect });
+  }
+
+  /** The connection closed for good (a 4000–4099 refusal): nothing waiting will ever be answered. */
+  private failed(error: ServerError): void {
+    this.failAll(error);
+    this.emit('error', error);
+  }
+
+  private failAll(error: Error): void {
+    for (const state of this.channels.values()) this.settle(state, error);
+    this.failBroadcasts(error);
   }
 
   private receive(frame: InboundFrame): void {
@@ -191,16 +236,11 @@ export class Runtime {
       case this.names.broadcastResponses: {
         const { request_id: id, responses } = frame.data as { request_id: string; responses: unknown[] };
         this.broadcasts.get(id)?.resolve(responses);
-        this.broadcasts.delete(id);
         return;
       }
       case this.names.error: {
         const { code, message, request_id: id } = frame.data as { code: number; message: string; request_id?: string };
-        const pending = id === undefined ? undefined : this.broadcasts.get(id);
-        if (pending) {
-          this.broadcasts.delete(id as string);
-          pending.reject(new ServerError(message, code));
-        }
+        if (id !== undefined) this.broadcasts.get(id)?.reject(new ServerError(message, code));
         return;
       }
       default:
@@ -222,15 +262,14 @@ export class Runtime {
   }
 
   private settle(state: ChannelState, error?: Error): void {
-    for (const { resolve, reject } of state.confirmations.splice(0)) {
-      if (error) reject(error);
-      else resolve();
+    for (const pending of [...state.confirmations]) {
+      if (error) pending.reject(error);
+      else pending.resolve();
     }
   }
 
   private failBroadcasts(error: Error): void {
-    for (const { reject } of this.broadcasts.values()) reject(error);
-    this.broadcasts.clear();
+    for (const pending of [...this.broadcasts.values()]) pending.reject(error);
   }
 
   private emit(event: ClientEvent, detail?: unknown): void {

@@ -1,6 +1,6 @@
 import { createServer as createNetServer } from 'node:net';
 import t, { type Test } from 'tap';
-import { type Client, ClientStateError, OptionsError, ServerError, start } from '../../src/client/index.js';
+import { type Client, ClientStateError, ConnectionError, OptionsError, ServerError, start, TimeoutError } from '../../src/client/index.js';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { channelId } from '../../src/protocol/channel-id.js';
 import { createGateway } from '../../src/gateway.js';
@@ -227,3 +227,44 @@ t.test('4200 (server restarting) reconnects at once, without backing off', async
   await until(() => attempts > 0, 'a reconnect attempt', 3000);
   t.equal(attempts, 1);
 });
+
+t.test('no SDK request waits forever: each settles on the answer, a refusal, the connection or a deadline', async (t) => {
+  const running = await startGateway(t, { apps: [{ ...DEMO_APP, maxChannelsPerConnection: 1 }] });
+  const exp = client(t, running, { requestTimeoutMs: 300 });
+  await t.rejects(exp.getChannel('x'.repeat(200)).listen('e'), { name: 'ServerError', status: 400, type: 'InvalidChannel', message: /over the limit of 164/ }, 'an invalid name: the server’s reason');
+  await t.rejects(exp.getChannel('WyJvdGhlci1hcHAiLCJ4IiwwLDFd').listen('e'), { name: 'ServerError', type: 'InvalidChannel', message: /another app/ }, 'another app’s channel ID');
+  await exp.getChannel('one').listen('e');
+  await t.rejects(exp.getChannel('two').listen('e'), { name: 'ServerError', status: 403, type: 'TooManyChannels' }, 'over the channel limit');
+
+  const offline = start({ url: `ws://127.0.0.1:1/app/${DEMO_APP.key}`, key: DEMO_APP.key, requestTimeoutMs: 200, minBackoffMs: 50, maxBackoffMs: 100 });
+  t.teardown(() => offline.stop());
+  const listening = offline.getChannel('news').listen('e');
+  const broadcasting = offline.getChannel('news').broadcast('e', {}, 100);
+  await t.rejects(listening, TimeoutError, 'a listen that is never confirmed (no connection) times out');
+  await t.rejects(broadcasting, TimeoutError, 'a broadcast that is never sent times out');
+
+  const stopped = client(t, running, { requestTimeoutMs: 60_000 });
+  const pending = stopped.getChannel('news').broadcast('e', {}, 30_000);
+  const waiting = stopped.getChannel('private-x').listen('e');
+  stopped.stop();
+  await t.rejects(pending, ClientStateError, 'stop() settles a waiting broadcast');
+  await t.rejects(waiting, ClientStateError, 'and a waiting listen');
+
+  const refused = start({ url: `ws://127.0.0.1:${running.port}/app/no-such-key`, key: 'no-such-key', requestTimeoutMs: 60_000 });
+  t.teardown(() => refused.stop());
+  await t.rejects(refused.getChannel('news').listen('e'), { name: 'ServerError', code: 4001 }, 'a fatal refusal settles what waits');
+});
+
+t.test('a broadcast cut off by a lost connection rejects with ConnectionError', async (t) => {
+  const port = await portOutsideEphemeralRange();
+  const gateway = runCli(['--port', String(port), '--host', '127.0.0.1']);
+  t.teardown(() => gateway.kill('SIGKILL'));
+  await waitFor(gateway.stdout, /listening on/);
+  const exp = start({ url: `ws://127.0.0.1:${port}/app/${DEMO_APP.key}`, key: DEMO_APP.key, requestTimeoutMs: 60_000 });
+  t.teardown(() => exp.stop());
+  await exp.getChannel('news').listen('e');
+  const pending = exp.getChannel('news').broadcast('e', {}, 30_000);
+  gateway.kill('SIGKILL');
+  await t.rejects(pending, ConnectionError);
+});
+
