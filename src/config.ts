@@ -21,6 +21,9 @@ export interface GatewayConfig {
   readonly redisPrefix: string;
   readonly redisHeartbeatMs: number;
   readonly redisNodeTimeoutMs: number;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  readonly tlsPassphrase: string;
   readonly apps: readonly App[];
 }
 
@@ -36,9 +39,13 @@ export class ConfigError extends Error {
 // A separate instance because defaults are written into the input, which the protocol validators must never do.
 const validate = new Ajv2020({ useDefaults: true, strict: true, allowUnionTypes: true }).compile(schema);
 
+/** Where the demo app listens unless told otherwise: its secret is in the README, so not beyond this machine. */
+export const DEMO_HOST = '127.0.0.1';
+
 /** Validates options and fills in defaults. Throws ConfigError naming the offending path. */
 export function resolveConfig(options: GatewayOptions = {}, source = 'config'): GatewayConfig {
   const config = structuredClone(options) as Record<string, unknown>;
+  if (config.apps === undefined && config.host === undefined) config.host = DEMO_HOST;
   if (!validate(config)) throw new ConfigError(`${source}: ${describeErrors(validate.errors, 'config')}`);
   const resolved = config as unknown as GatewayConfig;
   if (resolved.maxFrameBytes < resolved.maxMessageBytes) {
@@ -48,9 +55,13 @@ export function resolveConfig(options: GatewayOptions = {}, source = 'config'): 
   if (resolved.redisNodeTimeoutMs < 2 * resolved.redisHeartbeatMs) {
     throw new ConfigError(`${source}: config.redisNodeTimeoutMs must be at least twice config.redisHeartbeatMs`);
   }
+  if ((resolved.tlsCertFile === '') !== (resolved.tlsKeyFile === '')) {
+    throw new ConfigError(`${source}: config.tlsCertFile and config.tlsKeyFile go together; set both or neither`);
+  }
   checkUnique(resolved.apps, source);
   return resolved;
 }
+
 
 /** App ids, and all keys (app keys and consumer keys together), must each name one app. */
 function checkUnique(apps: readonly App[], source: string): void {
@@ -172,7 +183,7 @@ export function helpText(): string {
     'Usage: broadcastt-gateway [--config FILE] [options]',
     '',
     'Serves WebSocket clients on /app/<key> and /apps/<key> and the REST API on /apps/<id>/...',
-    'With no options: port 6001 on all interfaces, one demo app (app-id / app-key / app-secret).',
+    `With no options: port 6001 on ${DEMO_HOST} only, one demo app (id app-id, key app-key; its secret is in the README).`,
     '',
     '  --config <file>                 GATEWAY_CONFIG                    JSON file, see protocol/config.schema.json',
     ...rows,

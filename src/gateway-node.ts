@@ -262,7 +262,6 @@ export class GatewayNode implements SessionHost {
         clearTimeout(deadline);
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         for (const session of this.sessions) session.connection.terminate();
-        this.log.info('closed', { nodeId: this.id });
         void this.cluster.close().then(resolve);
       };
       const deadline = setTimeout(finish, timeoutMs);

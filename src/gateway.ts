@@ -1,8 +1,9 @@
+import { accessSync, constants } from 'node:fs';
 import { nanoid } from 'nanoid';
 import { type App, AppRegistry } from './apps/app-registry.js';
 import { broadcastTimeoutMs, checkBroadcastName, payloadText } from './broadcasts/broadcast-event.js';
 import type { ClusterParts } from './cluster/cluster-node.js';
-import { type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
+import { ConfigError, type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
 import { HttpError } from './errors.js';
 import { GatewayNode, type Health } from './gateway-node.js';
 import { createApi } from './http/api.js';
@@ -30,6 +31,8 @@ export interface BroadcastOptions {
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly nodeId: string;
+  /** Serving wss:// and https:// (tlsCertFile is set). */
+  readonly isSecure: boolean;
   /** Starts serving; resolves to the bound port (pass 0 for a free one). */
   listen(port?: number, host?: string): Promise<number>;
   /**
@@ -48,6 +51,30 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** The uWS server for the configuration; a TLS certificate or key that cannot be loaded is a ConfigError. */
+function transportFor(config: GatewayConfig): UwsServer {
+  const tls = config.tlsCertFile === '' ? undefined : { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, passphrase: config.tlsPassphrase };
+  for (const [setting, file] of tls ? [['tlsCertFile', tls.certFile], ['tlsKeyFile', tls.keyFile]] : []) {
+    try {
+      accessSync(file as string, constants.R_OK);
+    } catch (error) {
+      throw new ConfigError(`config.${setting}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+  try {
+    return new UwsServer({
+      maxFrameBytes: config.maxFrameBytes,
+      maxBackpressureBytes: config.maxBackpressureBytes,
+      maxRequestBytes: config.maxRequestBytes,
+      // Well after the sweep would have closed a silent peer with 4201; uWS wants a multiple of 4 s.
+      idleTimeoutSeconds: Math.min(960, 4 * Math.ceil((config.activityTimeout + 2 * config.pongTimeout + 8) / 4)),
+      tls,
+    });
+  } catch (error) {
+    throw new ConfigError(`config.tlsCertFile: ${(error as Error).message}`);
+  }
+}
+
 export interface GatewayDependencies extends ClusterParts {
   readonly logger?: Logger;
 }
@@ -62,13 +89,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   const apps = new AppRegistry(config.apps);
   const log = logger ?? createLogger(config.logLevel);
   const nodeId = nanoid(12);
-  const transport = new UwsServer({
-    maxFrameBytes: config.maxFrameBytes,
-    maxBackpressureBytes: config.maxBackpressureBytes,
-    maxRequestBytes: config.maxRequestBytes,
-    // Well after the sweep would have closed a silent peer with 4201; uWS wants a multiple of 4 s.
-    idleTimeoutSeconds: Math.min(960, 4 * Math.ceil((config.activityTimeout + 2 * config.pongTimeout + 8) / 4)),
-  });
+  const transport = transportFor(config);
   let node: GatewayNode | undefined;
   let starting: Promise<number> | undefined;
   let closing: Promise<void> | undefined;
@@ -101,6 +122,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   return {
     config,
     nodeId,
+    isSecure: transport.isSecure,
     listen(port = config.port, host = config.host) {
       if (starting || closing) throw new Error('listen() may be called once, before close()');
       starting = start(port, host);
@@ -125,6 +147,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
         transport.stopListening();
         await starting?.catch(() => {});
         await node?.drain(config.shutdownTimeoutMs);
+        log.info('closed', { nodeId });
       })();
       return closing;
     },

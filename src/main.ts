@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-import { ConfigError, configFromCli } from './config.js';
+import schema from '../protocol/config.schema.json' with { type: 'json' };
+import type { App } from './apps/app-registry.js';
+import { configFromCli } from './config.js';
 import { WsErrors } from './errors.js';
-import { createGateway } from './gateway.js';
+import { createGateway, type Gateway } from './gateway.js';
 import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
 
-/** The CLI: configuration from file, environment and flags; a banner; graceful shutdown on signals. */
+/** The built-in app served when none is configured; its secret is in the README for everyone to read. */
+const DEMO_APP = schema.properties.apps.default[0] as Pick<App, 'id' | 'secret'>;
+
+/**
+ * The CLI: configuration from file, environment and flags; a banner; graceful shutdown on signals. Any
+ * failure to start is one line on stderr and exit status 1.
+ */
 async function main(): Promise<void> {
+  // Whoever reads the banner may go away (a pipe to head, a closed terminal): that must not stop the gateway.
+  process.stdout.on('error', () => {});
   const cli = configFromCli(process.argv.slice(2), process.env);
   if ('help' in cli) {
     process.stdout.write(`${cli.help}\n`);
@@ -13,7 +23,7 @@ async function main(): Promise<void> {
   }
   const gateway = createGateway(cli.config);
   const port = await gateway.listen();
-  process.stdout.write(banner(gateway.config.host, port, gateway.config.apps));
+  process.stdout.write(banner(gateway, port));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -26,8 +36,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-function banner(host: string, port: number, apps: ReadonlyArray<{ id: string; key: string; secret: string; consumerKeys: readonly string[] }>): string {
+/** Where to connect and publish. Secrets are never printed: the apps' own come from their configuration. */
+function banner(gateway: Gateway, port: number): string {
+  const { host, apps } = gateway.config;
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const [ws, http] = gateway.isSecure ? ['wss', 'https'] : ['ws', 'http'];
   const first = apps[0];
   const lines = [
     '',
@@ -35,18 +48,21 @@ function banner(host: string, port: number, apps: ReadonlyArray<{ id: string; ke
     `  uWebSockets.js: ${isNativeUws ? 'native' : `FALLBACK — ${FALLBACK_WARNING}`}`,
     ...apps.map((app) => {
       const consumerKeys = app.consumerKeys.length > 0 ? `  consumer keys ${app.consumerKeys.join(', ')}` : '';
-      return `  app id ${app.id}  key ${app.key}  secret ${app.secret}${consumerKeys}`;
+      const demo = app.id === DEMO_APP.id && app.secret === DEMO_APP.secret ? '  (the demo app: its secret is public, in the README)' : '';
+      return `  app id ${app.id}  key ${app.key}${consumerKeys}${demo}`;
     }),
     '',
-    `  connect:  ws://${shown}:${port}/app/${first?.key}            (add ?protocol=7 for the pusher: dialect)`,
-    `  publish:  POST http://${shown}:${port}/apps/${first?.id}/events  (signed; see README)`,
-    `  health:   http://${shown}:${port}/`,
+    `  connect:  ${ws}://${shown}:${port}/app/${first?.key}            (add ?protocol=7 for the pusher: dialect)`,
+    `  publish:  POST ${http}://${shown}:${port}/apps/${first?.id}/events  (signed with the app's secret; see README)`,
+    `  health:   ${http}://${shown}:${port}/`,
     '',
   ];
   return `${lines.join('\n')}\n`;
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError ? `configuration error: ${error.message}` : String((error as Error)?.stack ?? error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  const prefix = error instanceof Error && error.name === 'ConfigError' ? 'configuration error' : 'the gateway did not start';
+  process.stderr.write(`${prefix}: ${message.split('\n')[0]}\n`);
   process.exit(1);
 });

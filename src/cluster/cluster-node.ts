@@ -40,8 +40,10 @@ export class ClusterNode {
     readonly broker: Broker,
     readonly store: ClusterStore,
     readonly isClustered: boolean,
-    private readonly heartbeatMs: number,
+    private readonly settings: Pick<ClusterSettings, 'redisHeartbeatMs' | 'redisNodeTimeoutMs'>,
     private readonly log: Logger,
+    /** What the node joins, for errors: e.g. `Redis at redis://10.0.0.5:6379`. */
+    private readonly where = 'the cluster',
   ) {}
 
   /**
@@ -56,22 +58,40 @@ export class ClusterNode {
       broker ??= new RedisBroker(config.redis, config.redisPrefix, id, log);
       store ??= new RedisClusterStore(config.redis, config.redisPrefix, id, config.redisNodeTimeoutMs, log);
     }
-    return ClusterNode.of(id, config, log, { broker, store });
+    const where = config.redis ? `Redis at ${withoutPassword(config.redis)}` : undefined;
+    return ClusterNode.of(id, config, log, { broker, store }, where);
   }
 
   /** A cluster of the given parts, synchronously; a single node where a part is missing. */
-  static of(id: string, config: Pick<ClusterSettings, 'redisHeartbeatMs'>, log: Logger, { broker, store }: ClusterParts = {}): ClusterNode {
+  static of(id: string, settings: Pick<ClusterSettings, 'redisHeartbeatMs' | 'redisNodeTimeoutMs'>, log: Logger, { broker, store }: ClusterParts = {}, where?: string): ClusterNode {
     const isClustered = broker !== undefined || store !== undefined;
-    return new ClusterNode(id, broker ?? new SingleNodeBroker(), store ?? new SingleNodeStore(), isClustered, config.redisHeartbeatMs, log);
+    return new ClusterNode(id, broker ?? new SingleNodeBroker(), store ?? new SingleNodeStore(), isClustered, settings, log, where);
   }
 
+  /**
+   * Joins the cluster and starts heartbeating. Rejects, having let go of everything, when the broker or the
+   * store cannot be reached within redisNodeTimeoutMs: a node that cannot join does not start half-joined.
+   */
   async start(hooks: NodeHooks): Promise<void> {
-    await this.broker.start(hooks.receive);
-    await this.store.start(hooks.snapshot);
+    const timeoutMs = this.settings.redisNodeTimeoutMs;
+    let deadline: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      deadline = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms (redisNodeTimeoutMs)`)), timeoutMs);
+    });
+    const joining = Promise.all([this.broker.start(hooks.receive), this.store.start(hooks.snapshot)]);
+    joining.catch(() => {}); // once the deadline has won, a late failure is expected and already reported
+    try {
+      await Promise.race([joining, timedOut]);
+    } catch (error) {
+      await this.close();
+      throw new Error(`cannot join the cluster through ${this.where}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(deadline);
+    }
     if (!this.isClustered) return;
     const beat = () => void this.heartbeat(hooks);
     beat();
-    this.heartbeatTimer = setInterval(beat, this.heartbeatMs).unref();
+    this.heartbeatTimer = setInterval(beat, this.settings.redisHeartbeatMs).unref();
   }
 
   /** Connections the app has on the other live nodes, as of the last heartbeat. */
@@ -101,5 +121,16 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await Promise.all([this.broker.close(), this.store.close()]);
+  }
+}
+
+/** A Redis URL fit for logs and errors: its password, if any, replaced. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
   }
 }

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Broker } from './broker.js';
 import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './cluster-message.js';
+import { RedisConnection } from './redis-connection.js';
 
 /**
  * Redis pub/sub between nodes: one connection publishes, one subscribes to `<prefix>:fanout`. The prefix
@@ -9,8 +9,8 @@ import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from 
  * memory stays bounded) and local delivery carries on; ioredis reconnects and resubscribes by itself.
  */
 export class RedisBroker implements Broker {
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly publisher: RedisConnection;
+  private readonly subscriber: RedisConnection;
   private readonly channel: string;
 
   constructor(
@@ -20,26 +20,23 @@ export class RedisBroker implements Broker {
     private readonly log: Logger,
   ) {
     this.channel = `${prefix}:fanout`;
-    const options = { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true };
-    this.publisher = new Redis(url, options);
-    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
-    for (const [role, connection] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
-      connection.on('error', (error: Error) => this.log.warn('redis connection error', { role, error: error.message }));
-      connection.on('ready', () => this.log.info('redis connected', { role }));
-    }
+    this.publisher = new RedisConnection(url, 'publisher', log);
+    // The subscription is queued while disconnected, so ioredis makes it again on reconnect.
+    this.subscriber = new RedisConnection(url, 'subscriber', log, { enableOfflineQueue: true });
   }
 
   async start(receive: (message: ClusterMessage) => void): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
-    this.subscriber.on('message', (_channel: string, text: string) => {
+    this.subscriber.redis.on('message', (_channel: string, text: string) => {
       const message = decodeClusterMessage(text);
       if (message && message.origin !== this.nodeId) receive(message);
     });
-    await this.subscriber.subscribe(this.channel);
+    await this.subscriber.redis.subscribe(this.channel);
+    this.publisher.joined = this.subscriber.joined = true;
   }
 
   send(message: ClusterMessage): void {
-    this.publisher.publish(this.channel, encodeClusterMessage(message)).catch((error: Error) => {
+    this.publisher.redis.publish(this.channel, encodeClusterMessage(message)).catch((error: Error) => {
       this.log.warn('redis publish dropped', { error: error.message });
     });
   }

@@ -1,7 +1,8 @@
-import { Redis, type Result } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import type { PresenceMember } from '../protocol/presence-member.js';
 import type { Logger } from '../log.js';
 import type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster-store.js';
+import { RedisConnection } from './redis-connection.js';
 import { ADD_MEMBER, HEARTBEAT, OTHER_MEMBERS, OTHER_SUBSCRIPTION_COUNT, OTHER_SUBSCRIPTIONS, REMOVE_MEMBER, RESET_NODE } from './redis-store-scripts.js';
 
 // The scripts, as ioredis adds them to its client by defineCommand: KEYS first, then ARGV.
@@ -37,6 +38,7 @@ const SCRIPTS = {
  * from its own memory on reconnect: the node is the source of truth for what it owns.
  */
 export class RedisClusterStore implements ClusterStore {
+  private readonly connection: RedisConnection;
   private readonly redis: Redis;
   private readonly keys: { readonly nodes: string; readonly connections: string; readonly own: string };
   private snapshot: () => NodeSnapshot = () => ({ members: [], subscriptions: [] });
@@ -54,13 +56,10 @@ export class RedisClusterStore implements ClusterStore {
     private readonly log: Logger,
   ) {
     this.keys = { nodes: `${prefix}:nodes`, connections: `${prefix}:connections`, own: `${prefix}:node:${nodeId}:keys` };
-    // Commands fail at once while Redis is away instead of queueing: memory stays bounded, and callers fall
-    // back to what this node knows.
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    this.connection = new RedisConnection(url, 'store', log);
+    this.redis = this.connection.redis;
     for (const [name, [lua, numberOfKeys]] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua, numberOfKeys });
-    this.redis.on('error', (error: Error) => this.log.warn('redis connection error', { role: 'store', error: error.message }));
     this.redis.on('ready', () => {
-      this.log.info('redis connected', { role: 'store' });
       if (this.started) this.rejoin('reconnected');
     });
   }
@@ -75,9 +74,9 @@ export class RedisClusterStore implements ClusterStore {
 
   async start(snapshot: () => NodeSnapshot): Promise<void> {
     this.snapshot = snapshot;
-    await this.redis.connect();
+    await this.connection.connect();
     await this.rewrite();
-    this.started = true;
+    this.started = this.connection.joined = true;
   }
 
   /** Writes everything this node owns again, replacing whatever the store had of it. */

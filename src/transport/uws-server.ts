@@ -6,7 +6,7 @@ import { json } from '../http/api-types.js';
 import type { UpgradeRequest } from '../protocol/connection.js';
 import { readBody, writeResponse } from './http-io.js';
 import { TopicFanOut } from './topic-fan-out.js';
-import { uws } from './uws.js';
+import { EXCLUSIVE_PORT, uws } from './uws.js';
 import { type SocketHandler, UwsConnection } from './uws-connection.js';
 
 export interface TransportHandlers {
@@ -22,7 +22,12 @@ export interface TransportOptions {
   readonly maxRequestBytes: number;
   /** uWS's own timeout: a safety net for dead TCP connections behind the gateway's ping sweep. */
   readonly idleTimeoutSeconds: number;
+  /** PEM files: serve wss:// and https:// instead of ws:// and http://. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly passphrase: string } | undefined;
 }
+
+/** uWS listens with options only in a form its typings omit: (host, port, options, callback). */
+type ListenWithOptions = (host: string, port: number, options: number, callback: (socket: us_listen_socket | false) => void) => void;
 
 /**
  * uWS copies the user data's properties onto its own socket object, so the socket gets exactly one: the
@@ -38,10 +43,26 @@ interface SocketData {
  * protocol rather than as a bare HTTP error.
  */
 export class UwsServer {
-  private readonly app: TemplatedApp = uws.App();
+  private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | undefined;
 
-  constructor(private readonly options: TransportOptions) {}
+  /** Throws when the TLS certificate and key cannot be loaded. */
+  constructor(private readonly options: TransportOptions) {
+    const { tls } = options;
+    if (!tls) {
+      this.app = uws.App();
+      return;
+    }
+    try {
+      this.app = uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, passphrase: tls.passphrase });
+    } catch {
+      throw new Error(`cannot load the TLS certificate ${tls.certFile} with the key ${tls.keyFile}: are both PEM files of one pair (and the passphrase right)?`);
+    }
+  }
+
+  get isSecure(): boolean {
+    return this.options.tls !== undefined;
+  }
 
   /** Fan-out through this server's native topics (see TopicFanOut). */
   fanOut(): FanOut {
@@ -90,10 +111,14 @@ export class UwsServer {
     this.app.any('/*', (res, req) => this.serveHttp(handlers, res, req));
   }
 
+  /**
+   * Listens on an exclusive port: uWS otherwise sets SO_REUSEPORT, and a second gateway started on a port
+   * already in use would silently share it, each getting some of the connections.
+   */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
-        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}`));
+      (this.app.listen as unknown as ListenWithOptions).call(this.app, host, port, EXCLUSIVE_PORT, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${host}:${port}: the port is in use, or the address is not one of this machine's`));
         this.listenSocket = socket;
         resolve(uws.us_socket_local_port(socket as never));
       });

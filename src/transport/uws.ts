@@ -7,6 +7,9 @@ import uws from 'uWebSockets.js';
  */
 export const isNativeUws: boolean = String(uws.App).includes('[native code]');
 
+/** uWS's LIBUS_LISTEN_EXCLUSIVE_PORT: exported at runtime, typed only as a member of an enum the module lacks. */
+export const EXCLUSIVE_PORT: number = (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+
 export { uws };
 
 export const FALLBACK_WARNING =

@@ -21,10 +21,16 @@ async function tempFile(t: { teardown: (fn: () => Promise<void>) => void }, cont
   return path;
 }
 
+t.test('the demo app listens on loopback unless a host is given; configured apps on every interface', async (t) => {
+  t.equal(resolveConfig().host, '127.0.0.1', 'the demo app, whose secret is public');
+  t.equal(resolveConfig({ host: '0.0.0.0' }).host, '0.0.0.0', 'unless asked');
+  t.equal(resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret' }] }).host, '0.0.0.0', 'the schema default for real apps');
+});
+
 t.test('defaults come from the schema', async (t) => {
   const config = resolveConfig();
   t.match(config, {
-    host: '0.0.0.0',
+    host: '127.0.0.1',
     port: 6001,
     activityTimeout: 120,
     pongTimeout: 30,
@@ -78,7 +84,8 @@ t.test('resolveConfig errors name the path of the problem', async (t) => {
     ['port out of range', { port: 70000 }, /config\.port must be <= 65535/],
     ['port not an integer', { port: 1.5 }, /config\.port must be integer/],
     ['no apps', { apps: [] }, /config\.apps must NOT have fewer than 1 items/],
-    ['unknown setting', { prot: 1 }, /config must NOT have additional properties/],
+    ['unknown setting', { prot: 1 }, /config has an unknown property "prot"/],
+    ['unknown app setting', { apps: [{ id: 'a', key: 'b', secret: 'long-secret', clientEvent: true }] }, /config\.apps\[0\] has an unknown property "clientEvent"/],
     ['bad log level', { logLevel: 'loud' }, /config\.logLevel must be equal to one of the allowed values/],
   ];
   for (const [name, options, message] of cases) t.throws(() => resolveConfig(options as never), { ...CONFIG_ERROR, message }, name);
