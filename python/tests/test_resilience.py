@@ -23,13 +23,19 @@ def events_of(client):
     return seen
 
 
-def test_reconnects_after_the_gateway_is_killed_and_restarted_and_listens_again(own_gateway):
+def online_client(own_gateway):
+    """A gateway of the test's own on a port it can restart on, and a client connected to it, with its events."""
     port = port_outside_ephemeral_range()
     gw = own_gateway(port=port)
     client = exp.Client(url=gw.url, key="app-key", **FAST)
     seen = events_of(client)
     client.start()
     assert seen.get(timeout=5) == "online"
+    return port, gw, client, seen
+
+
+def test_reconnects_after_the_gateway_is_killed_and_restarted_and_listens_again(own_gateway):
+    port, gw, client, seen = online_client(own_gateway)
     channel = client.get_channel("phoenix")
     listener = channel.listen("ping")
     gw.kill()
@@ -76,12 +82,7 @@ def test_a_quiet_connection_stays_up_through_pings(own_gateway):
 
 
 def test_a_graceful_restart_4200_reconnects(own_gateway):
-    port = port_outside_ephemeral_range()
-    gw = own_gateway(port=port)
-    client = exp.Client(url=gw.url, key="app-key", **FAST)
-    seen = events_of(client)
-    client.start()
-    assert seen.get(timeout=5) == "online"
+    port, gw, client, seen = online_client(own_gateway)
     gw.stop()  # SIGTERM: the gateway sends 4200 and exits
     assert seen.get(timeout=5) == "offline"
     own_gateway(port=port)

@@ -1,13 +1,11 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { nanoid } from 'nanoid';
 import type { Test } from 'tap';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
-import { portOutsideEphemeralRange, runCli, waitFor } from './cli.js';
+import { runCli, waitFor } from './cli.js';
 import { DEMO_APP } from './gateway.js';
+import { testRedis } from './redis.js';
 import { TestClient, WAIT_MS } from './ws-client.js';
-
-/** Redis runs on this machine (and .ci/run makes sure of it). */
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A gateway process of a test cluster, as users run it: the CLI with --redis. */
 export interface GatewayProcess {
@@ -20,7 +18,8 @@ export interface GatewayProcess {
  * `count` gateway processes joined by Redis under a prefix of their own (so tests sharing one Redis never
  * hear each other), killed when the test ends.
  */
-export async function startNodes(t: Test, count: number, args: string[] = [], redisUrl = REDIS_URL): Promise<GatewayProcess[]> {
+export async function startNodes(t: Test, count: number, args: string[] = [], redis?: string): Promise<GatewayProcess[]> {
+  const redisUrl = redis ?? (await testRedis(t));
   const prefix = `test-${nanoid(8)}`;
   const nodes: GatewayProcess[] = [];
   for (let i = 0; i < count; i++) {
@@ -52,25 +51,4 @@ export async function presenceMember(t: Test, node: GatewayProcess, channel: str
   client.send({ event: `${dialect}:subscribe`, data: { channel, ...authorizeChannel(DEMO_APP, socketId, channel, JSON.stringify({ user_id: userId, user_info: { name: userId } })) } });
   const succeeded = await client.next(`${dialect}_internal:subscription_succeeded`);
   return { client, socketId, roster: succeeded.data.presence as { ids: string[]; count: number } };
-}
-
-/** A Redis server of the test's own, on a free port, that the test can stop and start again. */
-export async function startRedis(t: Test): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
-  const port = await portOutsideEphemeralRange();
-  let server: ChildProcessWithoutNullStreams | undefined;
-  const start = async () => {
-    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-    await waitFor(server.stdout, /Ready to accept connections/);
-  };
-  const stop = async () => {
-    const stopping = server;
-    if (!stopping || stopping.exitCode !== null) return;
-    await new Promise((resolve) => {
-      stopping.once('exit', resolve);
-      stopping.kill('SIGKILL');
-    });
-  };
-  t.teardown(stop);
-  await start();
-  return { url: `redis://127.0.0.1:${port}`, stop, start };
 }

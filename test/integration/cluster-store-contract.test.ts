@@ -5,10 +5,11 @@ import type { ClusterStore, NodeSnapshot } from '../../src/cluster/cluster-store
 import { MemoryStoreHub } from '../../src/cluster/memory-cluster-store.js';
 import { RedisClusterStore } from '../../src/cluster/redis-cluster-store.js';
 import { createLogger } from '../../src/log.js';
+import { testRedis } from '../helpers/redis.js';
 import { until } from '../helpers/ws-client.js';
 
-/** Redis runs on this machine (and .ci/run makes sure of it): the contract must hold for the real thing. */
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The contract must hold for the real thing: a redis-server of this file's own (or REDIS_URL). */
+const REDIS_URL = await testRedis(t);
 const NODE_TIMEOUT_MS = 300;
 
 interface Cluster {

@@ -1,0 +1,43 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { Test } from 'tap';
+import { portOutsideEphemeralRange, waitFor } from './cli.js';
+
+/** A Redis server of the test's own, on a free port, that the test can stop and start again. */
+export interface TestRedis {
+  readonly url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+const MISSING = 'redis-server is not installed: the cluster tests start their own (Debian: apt-get install redis-server; .ci/run does), or set REDIS_URL to a Redis they may use';
+
+/**
+ * The Redis a test file uses: REDIS_URL when it is set, otherwise a redis-server of the file's own, so
+ * `npm test` needs no Redis running on a fixed port. Fails with one plain line when there is neither.
+ */
+export async function testRedis(t: Test): Promise<string> {
+  return process.env.REDIS_URL ?? (await startRedis(t)).url;
+}
+
+/** Starts redis-server on a free port, without persistence; killed when the test ends. */
+export async function startRedis(t: Test): Promise<TestRedis> {
+  const port = await portOutsideEphemeralRange();
+  let server: ChildProcessWithoutNullStreams | undefined;
+  const start = async () => {
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+    server = started;
+    const missing = new Promise<never>((_, reject) => started.once('error', () => reject(new Error(MISSING))));
+    await Promise.race([waitFor(started.stdout, /Ready to accept connections/), missing]);
+  };
+  const stop = async () => {
+    const stopping = server;
+    if (!stopping || stopping.exitCode !== null || stopping.pid === undefined) return;
+    await new Promise((resolve) => {
+      stopping.once('exit', resolve);
+      stopping.kill('SIGKILL');
+    });
+  };
+  t.teardown(stop);
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, stop, start };
+}
