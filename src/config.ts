@@ -21,6 +21,8 @@ export interface GatewayConfig {
   readonly redisPrefix: string;
   readonly redisHeartbeatMs: number;
   readonly redisNodeTimeoutMs: number;
+  readonly redisCommandTimeoutMs: number;
+  readonly redisMaxPendingBytes: number;
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
   readonly tlsPassphrase: string;

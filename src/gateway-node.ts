@@ -112,6 +112,7 @@ export class GatewayNode implements SessionHost {
       snapshot: () => ({ members: this.presence.own(), subscriptions: this.index.counts() }),
       connections: () => this.sessions.perAppCounts,
       departed: (members) => this.presence.departed(members),
+      rejoined: () => this.presence.announceAll(),
     });
     this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
@@ -251,7 +252,8 @@ export class GatewayNode implements SessionHost {
 
   /**
    * Refuses new sockets, answers every waiting broadcast, tells every client to reconnect elsewhere (4200),
-   * and leaves the cluster once all are gone or `timeoutMs` has passed (the rest are dropped).
+   * and leaves the cluster once all are gone or `timeoutMs` has passed (the rest are dropped): after the
+   * member_removed of every user that left with them is out, so the rest of the cluster hears of it.
    */
   drain(timeoutMs: number): Promise<void> {
     this.draining ??= new Promise<void>((resolve) => {
@@ -262,7 +264,10 @@ export class GatewayNode implements SessionHost {
         clearTimeout(deadline);
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         for (const session of this.sessions) session.connection.terminate();
-        void this.cluster.close().then(resolve);
+        void this.presence
+          .settled()
+          .then(() => this.cluster.close())
+          .then(resolve);
       };
       const deadline = setTimeout(finish, timeoutMs);
       this.drained = finish;

@@ -20,3 +20,20 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
           write(`${JSON.stringify({ time: new Date().toISOString(), level: lineLevel, message, ...fields })}\n`);
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
+
+/**
+ * A log line for a condition that may repeat many times a second (dropped publishes while Redis is away, a
+ * client sending the same bad frame): written at most once per `intervalMs`, with how many times it happened.
+ */
+export function throttledLog(log: Logger, level: Exclude<LogLevel, 'silent'>, message: string, intervalMs = 10_000, now: () => number = Date.now) {
+  let count = 0;
+  let lastMs = Number.NEGATIVE_INFINITY;
+  return (fields?: Fields): void => {
+    count++;
+    const at = now();
+    if (at - lastMs < intervalMs) return;
+    log[level](message, { ...fields, times: count });
+    count = 0;
+    lastMs = at;
+  };
+}

@@ -24,6 +24,8 @@ export interface MemberEvent {
  */
 export class PresenceChannels {
   private readonly roster = new PresenceRoster();
+  /** Departures being decided by the store and announced: a node that leaves waits for them. */
+  private readonly leaving = new Set<Promise<void>>();
   private storeFailing = false;
 
   constructor(
@@ -62,9 +64,16 @@ export class PresenceChannels {
   leave(appId: string, channel: string, userId: string): void {
     if (this.roster.leave(appId, channel, userId) !== 'last') return;
     const removal = this.store.removeMember(appId, channel, userId, this.roster.memberCount(appId, channel) === 0);
-    void this.orAlone(removal, true).then((gone) => {
+    const announced = this.orAlone(removal, true).then((gone) => {
       if (gone) this.publish({ appId, channel, kind: 'memberRemoved', data: JSON.stringify({ user_id: userId }) });
     });
+    this.leaving.add(announced);
+    void announced.then(() => this.leaving.delete(announced));
+  }
+
+  /** Resolves once every departure under way has been decided and its member_removed sent. */
+  async settled(): Promise<void> {
+    while (this.leaving.size > 0) await Promise.all([...this.leaving]);
   }
 
   /** The channel's members in the whole cluster; rejects when the cluster store cannot be read. */
@@ -83,6 +92,16 @@ export class PresenceChannels {
   /** Members that left the cluster with a node that died: member_removed for each. */
   departed(members: readonly MemberRef[]): void {
     for (const { appId, channel, userId } of members) this.publish({ appId, channel, kind: 'memberRemoved', data: JSON.stringify({ user_id: userId }) });
+  }
+
+  /**
+   * member_added for every admitted member of this node, cluster-wide: after the store had lost this node,
+   * the others may have announced these members' departure. A member a client still has is only added again.
+   */
+  announceAll(): void {
+    for (const { appId, channel, userId, userInfo } of this.roster.all()) {
+      this.publish({ appId, channel, kind: 'memberAdded', data: JSON.stringify({ user_id: userId, user_info: userInfo }) });
+    }
   }
 
   /** This node's admitted members, for writing its state to the cluster store again. */

@@ -12,8 +12,10 @@ export interface NodeHooks {
   readonly snapshot: () => NodeSnapshot;
   /** This node's connections per app, sent with every heartbeat. */
   readonly connections: () => ReadonlyMap<string, number>;
-  /** Members that left the cluster with a dead node. */
+  /** Members that left the cluster (with a dead node, or with this one as it leaves): member_removed is due. */
   readonly departed: (members: readonly MemberRef[]) => void;
+  /** The store had lost this node and now has its state again: its members' member_added is due again. */
+  readonly rejoined: () => void;
 }
 
 /** Cross-node implementations handed in by tests and embedders instead of the configured ones. */
@@ -22,7 +24,7 @@ export interface ClusterParts {
   readonly store?: ClusterStore | undefined;
 }
 
-export type ClusterSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs'>;
+export type ClusterSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs' | 'redisCommandTimeoutMs' | 'redisMaxPendingBytes'>;
 
 /**
  * This gateway's place in the cluster (D12): the broker and the store, and the heartbeat that keeps the node
@@ -32,6 +34,7 @@ export type ClusterSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'red
 export class ClusterNode {
   private otherConnections: ReadonlyMap<string, number> = new Map();
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private hooks: NodeHooks | undefined;
   private isBeating = false;
   private isHeartbeatFailing = false;
 
@@ -55,8 +58,8 @@ export class ClusterNode {
     let { broker, store } = given;
     if (config.redis) {
       const [{ RedisBroker }, { RedisClusterStore }] = await Promise.all([import('./redis-broker.js'), import('./redis-cluster-store.js')]);
-      broker ??= new RedisBroker(config.redis, config.redisPrefix, id, log);
-      store ??= new RedisClusterStore(config.redis, config.redisPrefix, id, config.redisNodeTimeoutMs, log);
+      broker ??= new RedisBroker(config.redis, config.redisPrefix, id, log, { commandTimeoutMs: config.redisCommandTimeoutMs, maxPendingBytes: config.redisMaxPendingBytes });
+      store ??= new RedisClusterStore(config.redis, config.redisPrefix, id, config.redisNodeTimeoutMs, log, config.redisCommandTimeoutMs);
     }
     const where = config.redis ? `Redis at ${withoutPassword(config.redis)}` : undefined;
     return ClusterNode.of(id, config, log, { broker, store }, where);
@@ -88,6 +91,7 @@ export class ClusterNode {
     } finally {
       clearTimeout(deadline);
     }
+    this.hooks = hooks;
     if (!this.isClustered) return;
     const beat = () => void this.heartbeat(hooks);
     beat();
@@ -103,10 +107,11 @@ export class ClusterNode {
     if (this.isBeating) return;
     this.isBeating = true;
     try {
-      const { otherConnections, departed } = await this.store.heartbeat(hooks.connections());
+      const { otherConnections, departed, rejoined } = await this.store.heartbeat(hooks.connections());
       this.otherConnections = otherConnections;
       if (departed.length > 0) this.log.info('members left with a dead node', { count: departed.length });
       hooks.departed(departed);
+      if (rejoined) hooks.rejoined();
       if (this.isHeartbeatFailing) this.log.info('heartbeat reaches the cluster store again');
       this.isHeartbeatFailing = false;
     } catch (error) {
@@ -118,9 +123,15 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * Leaves the cluster: the store lets go of this node's entries, the members only it held are announced as
+   * departed through the broker, and only then does the broker close (flushing what it was given).
+   */
   async close(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    await Promise.all([this.broker.close(), this.store.close()]);
+    const departed = await this.store.close();
+    this.hooks?.departed(departed);
+    await this.broker.close();
   }
 }
 

@@ -36,7 +36,11 @@ export interface ClusterStore {
    * whose timeout passed. Called every heartbeat interval.
    */
   heartbeat(connections: ReadonlyMap<string, number>): Promise<Heartbeat>;
-  close(): Promise<void>;
+  /**
+   * Leaves the cluster: removes everything this node owns, and answers its presence members that no other live
+   * node holds (member_removed is due for each; the caller announces them before it lets go of the broker).
+   */
+  close(): Promise<MemberRef[]>;
 }
 
 export type MemberOutcome = 'added' | 'known' | 'full';
@@ -53,6 +57,12 @@ export interface Heartbeat {
   readonly otherConnections: Map<string, number>;
   /** Members that were only on nodes removed by this heartbeat: member_removed is due for each. */
   readonly departed: MemberRef[];
+  /**
+   * This node had been removed from the store (taken for dead, or the store lost its data) and has written
+   * its state again since the last heartbeat: the others may have announced its members' departure, so
+   * member_added is due for each of its members.
+   */
+  readonly rejoined: boolean;
 }
 
 /** Everything this node owns in the store, as its own memory has it. */
@@ -93,8 +103,10 @@ export class SingleNodeStore implements ClusterStore {
   }
 
   async heartbeat(): Promise<Heartbeat> {
-    return { otherConnections: new Map(), departed: [] };
+    return { otherConnections: new Map(), departed: [], rejoined: false };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<MemberRef[]> {
+    return [];
+  }
 }

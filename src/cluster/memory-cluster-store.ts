@@ -116,29 +116,42 @@ class MemoryClusterStore implements ClusterStore {
     return sum;
   }
 
+  /** As the Redis store's HEARTBEAT: only a node that was itself live removes the dead. */
   async heartbeat(connections: ReadonlyMap<string, number>): Promise<Heartbeat> {
     const now = this.hub.now();
     const own = this.own;
-    if (own.expiresAtMs === 0) this.rewrite(own);
+    const rejoined = own.expiresAtMs === 0;
+    const wasLive = own.expiresAtMs > now;
+    if (rejoined) this.rewrite(own);
     own.expiresAtMs = now + this.hub.nodeTimeoutMs;
     own.connections = new Map(connections);
     const departed: MemberRef[] = [];
-    for (const [id, node] of this.hub.nodes) {
-      if (node.expiresAtMs > now || node.expiresAtMs === 0) continue;
-      this.hub.nodes.delete(id);
-      for (const [topic, users] of node.members) {
-        const at = topic.indexOf(':');
-        const [appId, channel] = [topic.slice(0, at), topic.slice(at + 1)];
-        for (const userId of users.keys()) {
-          if (!own.members.get(topic)?.has(userId) && !this.hub.heldElsewhere(this.nodeId, topic, userId)) departed.push({ appId, channel, userId });
-        }
+    if (wasLive) {
+      for (const [id, node] of this.hub.nodes) {
+        if (node.expiresAtMs > now || node.expiresAtMs === 0) continue;
+        this.hub.nodes.delete(id);
+        departed.push(...this.onlyHeldBy(node));
       }
     }
     const otherConnections = new Map<string, number>();
     for (const node of this.hub.others(this.nodeId)) {
       for (const [appId, count] of node.connections) otherConnections.set(appId, (otherConnections.get(appId) ?? 0) + count);
     }
-    return { otherConnections, departed };
+    return { otherConnections, departed, rejoined };
+  }
+
+  /** The members of `node` that no live node but it holds. */
+  private onlyHeldBy(node: NodeEntries): MemberRef[] {
+    const departed: MemberRef[] = [];
+    for (const [topic, users] of node.members) {
+      const at = topic.indexOf(':');
+      const [appId, channel] = [topic.slice(0, at), topic.slice(at + 1)];
+      for (const userId of users.keys()) {
+        const heldHere = node !== this.own && this.own.members.get(topic)?.has(userId);
+        if (!heldHere && !this.hub.heldElsewhere(this.nodeId, topic, userId)) departed.push({ appId, channel, userId });
+      }
+    }
+    return departed;
   }
 
   /** A node the hub had lost (or never had) writes everything it owns again. */
@@ -155,7 +168,9 @@ class MemoryClusterStore implements ClusterStore {
     for (const [appId, channel, count] of subscriptions) this.setSubscriptions(appId, channel, count);
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<MemberRef[]> {
+    const departed = this.hub.nodes.has(this.nodeId) ? this.onlyHeldBy(this.own) : [];
     this.hub.nodes.delete(this.nodeId);
+    return departed;
   }
 }

@@ -1,28 +1,40 @@
-import type { Logger } from '../log.js';
+import { type Logger, throttledLog } from '../log.js';
 import type { Broker } from './broker.js';
 import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './cluster-message.js';
 import { RedisConnection } from './redis-connection.js';
 
+export interface RedisBrokerSettings {
+  readonly commandTimeoutMs: number;
+  /** Bytes of publishes sent and not yet acknowledged, at most; more are dropped. */
+  readonly maxPendingBytes: number;
+}
+
 /**
  * Redis pub/sub between nodes: one connection publishes, one subscribes to `<prefix>:fanout`. The prefix
- * lets several deployments share one Redis. While Redis is away, publishes are dropped (never queued, so
- * memory stays bounded) and local delivery carries on; ioredis reconnects and resubscribes by itself.
+ * lets several deployments share one Redis. While Redis is away or frozen, publishes are dropped (never
+ * queued, so memory stays bounded) and counted in the log, and local delivery carries on; ioredis
+ * reconnects and resubscribes by itself.
  */
 export class RedisBroker implements Broker {
   private readonly publisher: RedisConnection;
   private readonly subscriber: RedisConnection;
   private readonly channel: string;
+  /** Bytes of publishes Redis has not acknowledged yet. */
+  private pendingBytes = 0;
+  private readonly logDropped: ReturnType<typeof throttledLog>;
 
   constructor(
     url: string,
     prefix: string,
     private readonly nodeId: string,
-    private readonly log: Logger,
+    log: Logger,
+    private readonly settings: RedisBrokerSettings,
   ) {
     this.channel = `${prefix}:fanout`;
-    this.publisher = new RedisConnection(url, 'publisher', log);
+    this.logDropped = throttledLog(log, 'warn', 'redis publish dropped');
+    this.publisher = new RedisConnection(url, 'publisher', log, { commandTimeoutMs: settings.commandTimeoutMs });
     // The subscription is queued while disconnected, so ioredis makes it again on reconnect.
-    this.subscriber = new RedisConnection(url, 'subscriber', log, { enableOfflineQueue: true });
+    this.subscriber = new RedisConnection(url, 'subscriber', log, { commandTimeoutMs: settings.commandTimeoutMs, queueWhileDown: true });
   }
 
   async start(receive: (message: ClusterMessage) => void): Promise<void> {
@@ -36,13 +48,22 @@ export class RedisBroker implements Broker {
   }
 
   send(message: ClusterMessage): void {
-    this.publisher.redis.publish(this.channel, encodeClusterMessage(message)).catch((error: Error) => {
-      this.log.warn('redis publish dropped', { error: error.message });
+    if (!this.publisher.isReady) return this.logDropped({ reason: 'redis is not connected' });
+    if (this.pendingBytes >= this.settings.maxPendingBytes) return this.logDropped({ reason: `over ${this.settings.maxPendingBytes} bytes are waiting for redis` });
+    const text = encodeClusterMessage(message);
+    // UTF-16 length, not bytes: a cheap bound that never undercounts by more than 3×.
+    this.pendingBytes += text.length;
+    const settled = () => {
+      this.pendingBytes -= text.length;
+    };
+    this.publisher.redis.publish(this.channel, text).then(settled, (error: Error) => {
+      settled();
+      this.logDropped({ reason: error.message });
     });
   }
 
   async close(): Promise<void> {
-    this.publisher.disconnect();
+    await this.publisher.quit();
     this.subscriber.disconnect();
   }
 }

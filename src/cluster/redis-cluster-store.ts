@@ -14,7 +14,7 @@ declare module 'ioredis' {
     otherSubscriptions(nodes: string, key: string, self: string): Result<Array<string | number>, Context>;
     otherSubscriptionCount(nodes: string, key: string, self: string, channel: string): Result<number, Context>;
     heartbeat(nodes: string, connections: string, self: string, timeoutMs: number, prefix: string, ...pairs: Array<string | number>): Result<[number, string[], Array<string | number>], Context>;
-    resetNode(nodes: string, self: string, timeoutMs: number, prefix: string, mode: 'join' | 'leave'): Result<number, Context>;
+    resetNode(nodes: string, self: string, timeoutMs: number, prefix: string, mode: 'join' | 'leave'): Result<[number, string[]], Context>;
   }
 }
 
@@ -47,6 +47,8 @@ export class RedisClusterStore implements ClusterStore {
   private flushScheduled = false;
   private started = false;
   private isClosed = false;
+  /** The state was written again after the store had lost this node; reported by the next heartbeat. */
+  private rejoined = false;
 
   constructor(
     url: string,
@@ -54,9 +56,10 @@ export class RedisClusterStore implements ClusterStore {
     private readonly nodeId: string,
     private readonly nodeTimeoutMs: number,
     private readonly log: Logger,
+    commandTimeoutMs: number,
   ) {
     this.keys = { nodes: `${prefix}:nodes`, connections: `${prefix}:connections`, own: `${prefix}:node:${nodeId}:keys` };
-    this.connection = new RedisConnection(url, 'store', log);
+    this.connection = new RedisConnection(url, 'store', log, { commandTimeoutMs });
     this.redis = this.connection.redis;
     for (const [name, [lua, numberOfKeys]] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua, numberOfKeys });
     this.redis.on('ready', () => {
@@ -95,6 +98,8 @@ export class RedisClusterStore implements ClusterStore {
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed?.[0]) throw failed[0];
+    // The store had lost this node (taken for dead, or Redis lost its data): the next heartbeat says so.
+    if ((results[0]?.[1] as [number, string[]] | undefined)?.[0] === 1) this.rejoined = true;
   }
 
   private rejoin(why: string): void {
@@ -163,22 +168,35 @@ export class RedisClusterStore implements ClusterStore {
     const pairs = [...connections].flat();
     const [isNew, flat, sums] = await this.redis.heartbeat(this.keys.nodes, this.keys.connections, this.nodeId, this.nodeTimeoutMs, this.prefix, ...pairs);
     // Removed by the others while this node was alive (it missed heartbeats): its entries went with it.
-    if (isNew === 1) this.rejoin('this node had been taken for dead');
-    const departed: MemberRef[] = [];
-    for (let i = 0; i < flat.length; i += 3) departed.push({ appId: flat[i] as string, channel: flat[i + 1] as string, userId: flat[i + 2] as string });
+    if (isNew === 1) {
+      await this.rewrite();
+      this.rejoined = true;
+      this.log.info('cluster state written again', { why: 'this node had been taken for dead' });
+    }
     const otherConnections = new Map<string, number>();
     for (let i = 0; i < sums.length; i += 2) otherConnections.set(String(sums[i]), Number(sums[i + 1]));
-    return { otherConnections, departed };
+    const rejoined = this.rejoined;
+    this.rejoined = false;
+    return { otherConnections, departed: memberRefs(flat), rejoined };
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<MemberRef[]> {
     this.started = false;
     this.isClosed = true;
+    let departed: MemberRef[] = [];
     try {
-      if (this.redis.status === 'ready') await this.redis.resetNode(this.keys.nodes, this.nodeId, this.nodeTimeoutMs, this.prefix, 'leave');
+      if (this.redis.status === 'ready') departed = memberRefs((await this.redis.resetNode(this.keys.nodes, this.nodeId, this.nodeTimeoutMs, this.prefix, 'leave'))[1]);
     } catch (error) {
       this.log.warn('could not leave the cluster cleanly; the others remove this node after its timeout', { error: String(error) });
     }
-    this.redis.disconnect();
+    this.connection.disconnect();
+    return departed;
   }
+}
+
+/** Members as the scripts answer them: app, channel, user triples. */
+function memberRefs(flat: string[]): MemberRef[] {
+  const refs: MemberRef[] = [];
+  for (let i = 0; i < flat.length; i += 3) refs.push({ appId: flat[i] as string, channel: flat[i + 1] as string, userId: flat[i + 2] as string });
+  return refs;
 }

@@ -1,37 +1,94 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../log.js';
+import { type Logger, throttledLog } from '../log.js';
+
+export interface RedisConnectionOptions {
+  /** A command unanswered this long fails; a PING unanswered this long makes the connection start over. */
+  readonly commandTimeoutMs: number;
+  /** Queue commands while disconnected (the subscriber, so ioredis subscribes again on reconnect). */
+  readonly queueWhileDown?: boolean;
+}
 
 /**
- * One ioredis connection of a node, as the broker and the store use them. Commands fail at once while Redis
- * is away instead of queueing (memory stays bounded, and callers fall back to what the node knows); ioredis
- * reconnects by itself. Connection errors are logged once the node has joined; before that, a failure is the
- * startup error's to report, in one line.
+ * One ioredis connection of a node, as the broker and the store use them.
+ *
+ * Redis that is down and Redis that is frozen (alive, but answering nothing) look the same to callers: every
+ * command fails after commandTimeoutMs at the latest, and a watchdog PINGs every commandTimeoutMs; a PING that
+ * gets no answer drops the connection, with everything it had queued and buffered, and starts a new one.
+ * Until that one is ready, commands fail at once instead of queueing, so memory stays bounded while Redis is
+ * away and callers fall back to what the node knows. Connection errors are logged once the node has joined;
+ * before that, a failure is the startup error's to report, in one line.
  */
 export class RedisConnection {
   readonly redis: Redis;
   /** Set once the node has joined: from then on connection errors are logged. */
   joined = false;
   private lastError: Error | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private isPinging = false;
+  private readonly logError: ReturnType<typeof throttledLog>;
 
-  constructor(url: string, role: string, log: Logger, options: RedisOptions = {}) {
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, ...options });
+  constructor(
+    url: string,
+    private readonly role: string,
+    private readonly log: Logger,
+    private readonly options: RedisConnectionOptions,
+  ) {
+    const settings: RedisOptions = {
+      enableOfflineQueue: options.queueWhileDown === true,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.commandTimeoutMs,
+    };
+    this.redis = new Redis(url, settings);
+    this.logError = throttledLog(log, 'warn', 'redis connection error');
     this.redis.on('error', (error: Error) => {
       this.lastError = error;
-      if (this.joined) log.warn('redis connection error', { role, error: error.message });
+      if (this.joined) this.logError({ role, error: error.message });
     });
     this.redis.on('ready', () => log.info('redis connected', { role }));
   }
 
-  /** Connects; rejects with the reason the connection failed (ioredis itself says only "Connection is closed."). */
+  /** Connects and starts the watchdog; rejects with why (ioredis itself says only "Connection is closed."). */
   async connect(): Promise<void> {
     try {
       await this.redis.connect();
     } catch (error) {
       throw this.lastError ?? error;
     }
+    this.watchdog = setInterval(() => void this.ping(), this.options.commandTimeoutMs).unref();
+  }
+
+  get isReady(): boolean {
+    return this.redis.status === 'ready';
   }
 
   disconnect(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
     this.redis.disconnect();
+  }
+
+  /** Closes after the replies to what was sent have come (so the last publishes go out), or at the timeout. */
+  async quit(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.isReady) {
+      const deadline = new Promise((resolve) => setTimeout(resolve, this.options.commandTimeoutMs).unref());
+      await Promise.race([this.redis.quit().catch(() => {}), deadline]);
+    }
+    this.redis.disconnect();
+  }
+
+  private async ping(): Promise<void> {
+    if (this.isPinging || !this.isReady) return;
+    this.isPinging = true;
+    try {
+      await this.redis.ping();
+    } catch (error) {
+      if (!this.isReady) return;
+      this.log.warn('redis is not answering: dropping the connection and what it queued, and connecting again', { role: this.role, error: String(error) });
+      this.redis.disconnect(true);
+    } finally {
+      this.isPinging = false;
+    }
   }
 }

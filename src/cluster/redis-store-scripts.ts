@@ -150,17 +150,25 @@ return sum
 
 /**
  * KEYS: nodes, connections. ARGV: self, node timeout ms, prefix, then app, count pairs.
- * → { 1 if self was not a live member before, departed triples, app, count pairs of the other live nodes }
+ * → { 1 if self had been removed, departed triples, app, count pairs of the other live nodes }
+ *
+ * Only a node that was itself live removes the dead: after Redis was frozen or unreachable for longer than
+ * the timeout every node looks expired, and the first to heartbeat again must not take the others, which
+ * are about to heartbeat too, for dead. They are removed a heartbeat later if they really are.
  */
 export const HEARTBEAT = `${COMMON}
 local now = nowMs()
+local before = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local wasLive = before and tonumber(before) > now
 local isNew = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 local live = others(KEYS[1], ARGV[1])
 live[ARGV[1]] = true
 local departed = {}
-for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
-  purge(ARGV[3], dead, live, departed)
-  redis.call('ZREM', KEYS[1], dead)
+if wasLive then
+  for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+    purge(ARGV[3], dead, live, departed)
+    redis.call('ZREM', KEYS[1], dead)
+  end
 end
 for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
   if split(field) == ARGV[1] then redis.call('HDEL', KEYS[2], field) end
@@ -173,14 +181,19 @@ return { isNew, departed, connections }
 
 /**
  * KEYS: nodes. ARGV: self, node timeout ms, prefix, "join" or "leave". Removes everything self owns; then
- * "join" makes self live (its state is written again right after), "leave" takes it out of the cluster.
+ * "join" makes self live (its state is written again right after) and answers { 1 if self had been
+ * removed (or never joined), {} }; "leave" takes it out of the cluster and answers { 0, departed triples }:
+ * its presence members that no other live node holds, for whom member_removed is due.
  */
 export const RESET_NODE = `${COMMON}
-purge(ARGV[3], ARGV[1], nil, nil)
 if ARGV[4] == 'join' then
+  local absent = redis.call('ZSCORE', KEYS[1], ARGV[1]) == false
+  purge(ARGV[3], ARGV[1], nil, nil)
   redis.call('ZADD', KEYS[1], nowMs() + tonumber(ARGV[2]), ARGV[1])
-else
-  redis.call('ZREM', KEYS[1], ARGV[1])
+  return { absent and 1 or 0, {} }
 end
-return 1
+local departed = {}
+purge(ARGV[3], ARGV[1], others(KEYS[1], ARGV[1]), departed)
+redis.call('ZREM', KEYS[1], ARGV[1])
+return { 0, departed }
 `;

@@ -7,6 +7,10 @@ export interface TestRedis {
   readonly url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): it keeps its connections and answers nothing, as a hung Redis does. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void;
 }
 
 const MISSING = 'redis-server is not installed: the cluster tests start their own (Debian: apt-get install redis-server; .ci/run does), or set REDIS_URL to a Redis they may use';
@@ -37,7 +41,10 @@ export async function startRedis(t: Test): Promise<TestRedis> {
       stopping.kill('SIGKILL');
     });
   };
+  const signal = (name: NodeJS.Signals) => () => {
+    server?.kill(name);
+  };
   t.teardown(stop);
   await start();
-  return { url: `redis://127.0.0.1:${port}`, stop, start };
+  return { url: `redis://127.0.0.1:${port}`, stop, start, freeze: signal('SIGSTOP'), thaw: signal('SIGCONT') };
 }

@@ -24,7 +24,7 @@ const implementations: Array<[string, () => Factory]> = [
       };
     },
   ],
-  ['redis', () => (nodeId, prefix) => new RedisBroker(REDIS_URL, prefix, nodeId, createLogger('silent'))],
+  ['redis', () => (nodeId, prefix) => new RedisBroker(REDIS_URL, prefix, nodeId, createLogger('silent'), { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20 })],
 ];
 
 const message = (origin: string, n: number): PublishMessage => ({ kind: 'publish', origin, appId: 'app', channel: `WyJ-ch_${n}==`, frame: `{"event":"e","channel":"c","data":"{\\"n\\":${n}}"}` });

@@ -46,7 +46,7 @@ const implementations: Array<[string, (t: Test) => Cluster]> = [
       const prefix = `test-${nanoid(8)}`;
       return {
         async join(nodeId, snapshot = () => EMPTY) {
-          const store = new RedisClusterStore(REDIS_URL, prefix, nodeId, NODE_TIMEOUT_MS, createLogger('silent'));
+          const store = new RedisClusterStore(REDIS_URL, prefix, nodeId, NODE_TIMEOUT_MS, createLogger('silent'), 1000);
           await store.start(snapshot);
           t.teardown(() => store.close());
           return store;
@@ -58,6 +58,14 @@ const implementations: Array<[string, (t: Test) => Cluster]> = [
 ];
 
 const member = (userId: string, userInfo: unknown = { name: userId }) => ({ userId, userInfo });
+
+/** Lets more than a node timeout pass while `live` keep heartbeating, as running nodes do. */
+async function passWhileBeating(cluster: Cluster, ...live: ClusterStore[]): Promise<void> {
+  for (let step = 0; step < 4; step++) {
+    await cluster.elapse(NODE_TIMEOUT_MS / 3);
+    for (const store of live) await store.heartbeat(new Map());
+  }
+}
 const byId = (members: Array<{ userId: string }>) => [...members].sort((x, y) => x.userId.localeCompare(y.userId));
 
 for (const [name, makeCluster] of implementations) {
@@ -129,11 +137,15 @@ for (const [name, makeCluster] of implementations) {
     await until(async () => (await a.otherSubscriptionCount('app', 'news')) === 2, 'b’s counts');
     t.same((await a.heartbeat(new Map())).otherConnections.get('app'), 5);
 
-    // b stops heartbeating: as if its process were killed.
-    await cluster.elapse(NODE_TIMEOUT_MS + 100);
+    // b stops heartbeating, as if its process were killed; a keeps going. The step that passed b's timeout
+    // already removed it, so elapse in smaller steps until a's heartbeat reports it.
+    let beat = await a.heartbeat(new Map());
+    for (let step = 0; step < 8 && beat.departed.length === 0; step++) {
+      await cluster.elapse(NODE_TIMEOUT_MS / 3);
+      beat = await a.heartbeat(new Map());
+    }
     t.same(await a.otherMembers('app', 'presence-room'), [], 'reads ignore it once its timeout passed');
     t.equal(await a.otherSubscriptionCount('app', 'news'), 0);
-    const beat = await a.heartbeat(new Map());
     t.same(beat.otherConnections, new Map());
     t.same(
       [...beat.departed].sort((x, y) => x.userId.localeCompare(y.userId)),
@@ -153,11 +165,41 @@ for (const [name, makeCluster] of implementations) {
     const a = await cluster.join('a');
     const b = await cluster.join('b', () => mine);
     await b.addMember('app', 'presence-room', member('9', { back: true }), 100);
-    await cluster.elapse(NODE_TIMEOUT_MS + 100);
-    t.equal((await a.heartbeat(new Map())).departed.length, 1, 'b was removed');
     await b.heartbeat(new Map());
+    await passWhileBeating(cluster, a);
+    t.same(await a.otherMembers('app', 'presence-room'), [], 'b was removed');
+    const back = await b.heartbeat(new Map());
+    t.equal(back.rejoined, true, 'b hears that its members must be announced again');
+    t.equal((await b.heartbeat(new Map())).rejoined, false, 'once');
     await until(async () => (await a.otherMembers('app', 'presence-room')).length === 1 && (await a.otherSubscriptionCount('app', 'presence-room')) === 1, 'b’s state to return');
     t.same(await a.otherMembers('app', 'presence-room'), [member('9', { back: true })]);
+  });
+
+  t.test(`${name}: after a pause in which every node expired, the first back removes nobody`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b, c] = [await cluster.join('a'), await cluster.join('b'), await cluster.join('c')];
+    await b.addMember('app', 'presence-room', member('on-b'), 100);
+    await c.addMember('app', 'presence-room', member('on-c'), 100);
+    for (const store of [a, b, c]) await store.heartbeat(new Map());
+    await cluster.elapse(NODE_TIMEOUT_MS * 3); // Redis frozen, or unreachable for everyone
+    const first = await a.heartbeat(new Map());
+    t.same(first.departed, [], 'a was expired itself: it takes nobody for dead');
+    t.equal(first.rejoined, false, 'its state was never lost');
+    await b.heartbeat(new Map());
+    // c really died during the pause: a removes it once a's own entry is live again.
+    await cluster.elapse(NODE_TIMEOUT_MS / 4);
+    const second = await a.heartbeat(new Map());
+    t.same(second.departed, [{ appId: 'app', channel: 'presence-room', userId: 'on-c' }], 'c, which stayed silent, is removed');
+    t.same(await a.otherMembers('app', 'presence-room'), [member('on-b')], 'b, which came back, is not');
+  });
+
+  t.test(`${name}: a node that leaves reports the members only it held`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    await a.addMember('app', 'presence-room', member('shared'), 100);
+    await b.addMember('app', 'presence-room', member('shared'), 100);
+    await b.addMember('app', 'presence-room', member('only-b'), 100);
+    t.same(await b.close(), [{ appId: 'app', channel: 'presence-room', userId: 'only-b' }]);
   });
 
   t.test(`${name}: a node that leaves takes its entries with it at once`, async (t) => {
