@@ -15,6 +15,8 @@ export interface GatewayConfig {
   readonly maxFrameBytes: number;
   readonly maxBackpressureBytes: number;
   readonly maxRequestBytes: number;
+  readonly maxRequestBytesInFlight: number;
+  readonly maxJsonDepth: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly redis: string;

@@ -9,7 +9,7 @@ import type { ClusterMessage } from './cluster/cluster-message.js';
 import { ClusterNode, type ClusterParts } from './cluster/cluster-node.js';
 import type { GatewayConfig } from './config.js';
 import { HttpError, ProtocolError } from './errors.js';
-import type { Logger } from './log.js';
+import { type Logger, throttledLog } from './log.js';
 import { encodeFrame } from './protocol/codec.js';
 import type { Connection, UpgradeRequest } from './protocol/connection.js';
 import type { ChannelName, SocketId } from './protocol/frames.js';
@@ -59,6 +59,7 @@ export interface NodeParts {
 export class GatewayNode implements SessionHost {
   readonly id: string;
   readonly log: Logger;
+  readonly logUnexpected: (fields: Record<string, unknown>) => void;
   readonly now: () => number;
   readonly limits: SessionLimits;
   readonly sessions = new SessionRegistry();
@@ -77,6 +78,7 @@ export class GatewayNode implements SessionHost {
   constructor({ id, config, apps, log, fanOut, cluster, now = Date.now }: NodeParts) {
     this.id = id;
     this.log = log;
+    this.logUnexpected = throttledLog(log, 'error', 'unexpected error while handling a message');
     this.now = now;
     this.apps = apps;
     this.cluster = cluster;
@@ -86,6 +88,7 @@ export class GatewayNode implements SessionHost {
       pongTimeoutMs: config.pongTimeout * 1000,
       maxMessageBytes: config.maxMessageBytes,
       maxBackpressureBytes: config.maxBackpressureBytes,
+      maxJsonDepth: config.maxJsonDepth,
     };
     this.index = new ChannelIndex(fanOut, (appId, channel, count) => cluster.store.setSubscriptions(appId, channel, count));
     this.presence = new PresenceChannels(this.index, cluster.store, ({ appId, channel, kind, data }) => {
@@ -153,6 +156,7 @@ export class GatewayNode implements SessionHost {
 
   /** Another node's message. */
   receive(message: ClusterMessage): void {
+    this.cluster.heard(message.origin);
     switch (message.kind) {
       case 'publish': {
         const except = message.exceptSocketId === undefined ? undefined : this.sessions.find(message.exceptSocketId);
@@ -186,11 +190,14 @@ export class GatewayNode implements SessionHost {
     return outcome;
   }
 
-  /** A response to broadcast `id`: counted here if it waits here, otherwise sent to the node that waits. */
+  /**
+   * A response to broadcast `id`: counted here if it waits here, otherwise sent to the node that waits, if that
+   * is a live node. What can be answered nowhere (an unknown id, a node that is gone) never crosses Redis.
+   */
   respond(appId: string, id: string, channel: ChannelName, payload: string): void {
     if (this.broadcasts.respond(appId, id, channel, payload) || !this.cluster.isClustered) return;
     const target = id.slice(0, id.indexOf(BROADCAST_ID_SEPARATOR));
-    if (target !== '' && target !== this.id) this.cluster.broker.send({ kind: 'response', origin: this.id, target, appId, channel, id, payload });
+    if (this.cluster.isLive(target)) this.cluster.broker.send({ kind: 'response', origin: this.id, target, appId, channel, id, payload });
   }
 
   /** Closes every connection signed in as the user, on every node (4009). */

@@ -66,6 +66,7 @@ function transportFor(config: GatewayConfig): UwsServer {
       maxFrameBytes: config.maxFrameBytes,
       maxBackpressureBytes: config.maxBackpressureBytes,
       maxRequestBytes: config.maxRequestBytes,
+      maxRequestBytesInFlight: config.maxRequestBytesInFlight,
       // Well after the sweep would have closed a silent peer with 4201; uWS wants a multiple of 4 s.
       idleTimeoutSeconds: Math.min(960, 4 * Math.ceil((config.activityTimeout + 2 * config.pongTimeout + 8) / 4)),
       tls,
@@ -97,7 +98,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   async function start(port: number, host: string): Promise<number> {
     if (!isNativeUws) log.warn(FALLBACK_WARNING);
     node = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut() }, { broker, store });
-    const api = createApi({ apps, log, nowSeconds: () => Math.floor(Date.now() / 1000), node });
+    const api = createApi({ apps, log, nowSeconds: () => Math.floor(Date.now() / 1000), node, maxJsonDepth: config.maxJsonDepth });
     transport.serve({ open: node.open.bind(node), http: api });
     try {
       const bound = await transport.listen(host, port);
@@ -143,10 +144,12 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     },
     health: () => listening().health(),
     close() {
+      // The port stays open while draining: /ready answers 503 and new sockets get 4200, so balancers and
+      // clients are told rather than refused at the TCP level.
       closing ??= (async () => {
-        transport.stopListening();
         await starting?.catch(() => {});
         await node?.drain(config.shutdownTimeoutMs);
+        transport.stopListening();
         log.info('closed', { nodeId });
       })();
       return closing;

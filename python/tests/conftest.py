@@ -25,8 +25,9 @@ def pytest_configure(config):
         raise pytest.UsageError("%s is missing: run npm run build first" % os.path.relpath(MAIN))
 
 
-# The config every shared gateway runs with: the demo app with a consumer key and room for many broadcasts
-# per second, and a second app that allows two channels per connection.
+# The config every shared gateway runs with: the demo app as the CLI serves it (a consumer key, and
+# clientBroadcasts "all": EXP's trust model) with room for many broadcasts, and a second app that allows two
+# channels per connection.
 CONFIG = {
     "logLevel": "warn",
     "apps": [
@@ -35,7 +36,9 @@ CONFIG = {
             "key": "app-key",
             "secret": "app-secret",
             "consumerKeys": ["app-consumer-key"],
+            "clientBroadcasts": "all",
             "maxBroadcastsPerSecond": 1000,
+            "maxPendingBroadcastsPerConnection": 100,
             "broadcastTimeoutMs": 200,
         },
         {"id": "tight-id", "key": "tight-key", "secret": "tight-secret", "maxChannelsPerConnection": 2},

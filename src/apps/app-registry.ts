@@ -22,6 +22,11 @@ export interface App {
   readonly maxResponsesPerBroadcast: number;
   readonly maxBroadcastResponseBytes: number;
   readonly maxPendingBroadcasts: number;
+  readonly clientBroadcasts: 'authorized' | 'all' | 'off';
+  readonly maxPendingClientBroadcasts: number;
+  readonly maxPendingBroadcastsPerConnection: number;
+  readonly maxResponsesPerSecond: number;
+  readonly maxPresenceUserIdLength: number;
 }
 
 /**

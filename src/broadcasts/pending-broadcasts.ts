@@ -14,10 +14,13 @@ export interface BroadcastLimits {
   readonly maxResponsesPerBroadcast: number;
   readonly maxBroadcastResponseBytes: number;
   readonly maxPendingBroadcasts: number;
+  readonly maxPendingClientBroadcasts: number;
 }
 
 interface Pending {
   readonly appId: string;
+  /** Sent by a WebSocket client (counted against the app's client share), not by REST or the embedder. */
+  readonly fromClient: boolean;
   readonly channel: ChannelName;
   readonly limits: BroadcastLimits;
   readonly payloads: string[];
@@ -36,6 +39,7 @@ interface Pending {
 export class PendingBroadcasts {
   private readonly byId = new Map<string, Pending>();
   private readonly perApp = new Map<string, number>();
+  private readonly perAppFromClients = new Map<string, number>();
 
   constructor(private readonly newId: () => string = nanoid) {}
 
@@ -45,16 +49,23 @@ export class PendingBroadcasts {
 
   /**
    * Starts collecting responses for a broadcast on `channel`; `done` runs once, after `timeoutMs` (or at
-   * finishAll). Returns the broadcast id, or undefined when the app already has maxPendingBroadcasts.
+   * finishAll). Returns the broadcast id, or undefined when the app already has maxPendingBroadcasts, or (for
+   * a client's broadcast) its clients already hold maxPendingClientBroadcasts of them.
    */
-  open(appId: string, channel: ChannelName, limits: BroadcastLimits, timeoutMs: number, done: (outcome: BroadcastOutcome) => void): string | undefined {
-    const pendingOfApp = this.perApp.get(appId) ?? 0;
-    if (pendingOfApp >= limits.maxPendingBroadcasts) return undefined;
+  open(appId: string, channel: ChannelName, limits: BroadcastLimits, timeoutMs: number, done: (outcome: BroadcastOutcome) => void, fromClient = false): string | undefined {
+    if (this.pendingOf(appId) >= limits.maxPendingBroadcasts) return undefined;
+    if (fromClient && this.pendingOf(appId, true) >= limits.maxPendingClientBroadcasts) return undefined;
     const id = this.newId();
     const timer = setTimeout(() => this.finish(id), timeoutMs);
-    this.byId.set(id, { appId, channel, limits, payloads: [], bytes: 0, dropped: 0, timer, done });
-    this.perApp.set(appId, pendingOfApp + 1);
+    this.byId.set(id, { appId, fromClient, channel, limits, payloads: [], bytes: 0, dropped: 0, timer, done });
+    count(this.perApp, appId, 1);
+    if (fromClient) count(this.perAppFromClients, appId, 1);
     return id;
+  }
+
+  /** Broadcasts of the app collecting responses now; only its clients' with `fromClients`. */
+  pendingOf(appId: string, fromClients = false): number {
+    return (fromClients ? this.perAppFromClients : this.perApp).get(appId) ?? 0;
   }
 
   /**
@@ -97,9 +108,15 @@ export class PendingBroadcasts {
     const pending = this.byId.get(id);
     if (!pending) return undefined;
     this.byId.delete(id);
-    const left = (this.perApp.get(pending.appId) ?? 1) - 1;
-    if (left === 0) this.perApp.delete(pending.appId);
-    else this.perApp.set(pending.appId, left);
+    count(this.perApp, pending.appId, -1);
+    if (pending.fromClient) count(this.perAppFromClients, pending.appId, -1);
     return pending;
   }
+}
+
+/** Adds `by` to the app's count, forgetting apps that reach 0. */
+function count(counts: Map<string, number>, appId: string, by: number): void {
+  const value = (counts.get(appId) ?? 0) + by;
+  if (value === 0) counts.delete(appId);
+  else counts.set(appId, value);
 }

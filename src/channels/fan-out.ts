@@ -6,6 +6,11 @@ export interface Subscriber {
   readonly connection: Connection;
   /** Internal events (presence) are named per dialect, so senders encode once per dialect. */
   readonly dialect: Dialect;
+  /**
+   * A member_added or member_removed of a presence channel it is in. A subscriber whose roster for that
+   * channel is still being read holds these until it has sent the roster, so none is lost or reordered.
+   */
+  deliverMemberEvent(channel: string, frame: string): void;
 }
 
 /**

@@ -37,13 +37,12 @@ export class PresenceChannels {
   ) {}
 
   /**
-   * Adds a socket of `member`, once the cluster admits the user; resolves to the roster to send in
-   * subscription_succeeded, or undefined when the channel is full. The caller adds the socket to the channel
-   * only then, so it never receives its own member_added; if it no longer wants the channel by then, it
-   * must still call leave.
+   * Adds a socket of `member`, once the cluster admits the user; resolves to false when the channel is full.
+   * The caller adds the socket to the channel only then, so it never receives its own member_added, and reads
+   * the roster (snapshot) after that; if it no longer wants the channel by then, it must still call leave.
    */
-  async join(app: App, channel: string, member: PresenceMember): Promise<PresenceSnapshot | undefined> {
-    if (!this.roster.has(app.id, channel, member.userId) && this.roster.memberCount(app.id, channel) >= app.maxPresenceMembers) return undefined;
+  async join(app: App, channel: string, member: PresenceMember): Promise<boolean> {
+    if (!this.roster.has(app.id, channel, member.userId) && this.roster.memberCount(app.id, channel) >= app.maxPresenceMembers) return false;
     const { entry, first } = this.roster.join(app.id, channel, member);
     if (first) {
       entry.admission = this.admit(app, channel, member).then((outcome) => {
@@ -56,8 +55,7 @@ export class PresenceChannels {
         return true;
       });
     }
-    if (!(await entry.admission)) return undefined;
-    return snapshotOf(await this.membersOrLocal(app.id, channel));
+    return entry.admission;
   }
 
   /** Removes an admitted socket of the user. */
@@ -116,7 +114,7 @@ export class PresenceChannels {
   deliver({ appId, channel, kind, data }: MemberEvent): void {
     const frames: Partial<Record<Dialect, string>> = {};
     for (const member of this.index.members(appId, channel)) {
-      member.connection.send((frames[member.dialect] ??= encodeFrame(ServerEvents[member.dialect][kind], data, channel)));
+      member.deliverMemberEvent(channel, (frames[member.dialect] ??= encodeFrame(ServerEvents[member.dialect][kind], data, channel)));
     }
   }
 

@@ -33,6 +33,9 @@ export type ClusterSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'red
  */
 export class ClusterNode {
   private otherConnections: ReadonlyMap<string, number> = new Map();
+  private liveNodes: ReadonlySet<string> = new Set();
+  /** Nodes heard from through the broker since the last heartbeat: live, even if they joined after it. */
+  private heardFrom = new Set<string>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private hooks: NodeHooks | undefined;
   private isBeating = false;
@@ -98,6 +101,16 @@ export class ClusterNode {
     this.heartbeatTimer = setInterval(beat, this.settings.redisHeartbeatMs).unref();
   }
 
+  /** Whether `nodeId` is another node that was live at the last heartbeat, or has been heard from since. */
+  isLive(nodeId: string): boolean {
+    return this.liveNodes.has(nodeId) || this.heardFrom.has(nodeId);
+  }
+
+  /** A message came from `nodeId`: it is live (one Set lookup per message; node ids only, so bounded). */
+  heard(nodeId: string): void {
+    if (!this.heardFrom.has(nodeId)) this.heardFrom.add(nodeId);
+  }
+
   /** Connections the app has on the other live nodes, as of the last heartbeat. */
   connectionsElsewhere(appId: string): number {
     return this.otherConnections.get(appId) ?? 0;
@@ -107,8 +120,10 @@ export class ClusterNode {
     if (this.isBeating) return;
     this.isBeating = true;
     try {
-      const { otherConnections, departed, rejoined } = await this.store.heartbeat(hooks.connections());
+      const { otherConnections, departed, rejoined, liveNodes } = await this.store.heartbeat(hooks.connections());
       this.otherConnections = otherConnections;
+      this.liveNodes = liveNodes;
+      this.heardFrom = new Set();
       if (departed.length > 0) this.log.info('members left with a dead node', { count: departed.length });
       hooks.departed(departed);
       if (rejoined) hooks.rejoined();

@@ -63,6 +63,8 @@ export interface Heartbeat {
    * member_added is due for each of its members.
    */
   readonly rejoined: boolean;
+  /** The ids of the other live nodes. */
+  readonly liveNodes: ReadonlySet<string>;
 }
 
 /** Everything this node owns in the store, as its own memory has it. */
@@ -103,7 +105,7 @@ export class SingleNodeStore implements ClusterStore {
   }
 
   async heartbeat(): Promise<Heartbeat> {
-    return { otherConnections: new Map(), departed: [], rejoined: false };
+    return { otherConnections: new Map(), departed: [], rejoined: false, liveNodes: new Set() };
   }
 
   async close(): Promise<MemberRef[]> {

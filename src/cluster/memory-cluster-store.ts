@@ -137,7 +137,8 @@ class MemoryClusterStore implements ClusterStore {
     for (const node of this.hub.others(this.nodeId)) {
       for (const [appId, count] of node.connections) otherConnections.set(appId, (otherConnections.get(appId) ?? 0) + count);
     }
-    return { otherConnections, departed, rejoined };
+    const liveNodes = new Set([...this.hub.nodes].filter(([id, node]) => id !== this.nodeId && node.expiresAtMs > now).map(([id]) => id));
+    return { otherConnections, departed, rejoined, liveNodes };
   }
 
   /** The members of `node` that no live node but it holds. */

@@ -13,7 +13,7 @@ declare module 'ioredis' {
     otherMembers(nodes: string, key: string, self: string): Result<string[], Context>;
     otherSubscriptions(nodes: string, key: string, self: string): Result<Array<string | number>, Context>;
     otherSubscriptionCount(nodes: string, key: string, self: string, channel: string): Result<number, Context>;
-    heartbeat(nodes: string, connections: string, self: string, timeoutMs: number, prefix: string, ...pairs: Array<string | number>): Result<[number, string[], Array<string | number>], Context>;
+    heartbeat(nodes: string, connections: string, self: string, timeoutMs: number, prefix: string, ...pairs: Array<string | number>): Result<[number, string[], Array<string | number>, string[]], Context>;
     resetNode(nodes: string, self: string, timeoutMs: number, prefix: string, mode: 'join' | 'leave'): Result<[number, string[]], Context>;
   }
 }
@@ -166,7 +166,7 @@ export class RedisClusterStore implements ClusterStore {
 
   async heartbeat(connections: ReadonlyMap<string, number>): Promise<Heartbeat> {
     const pairs = [...connections].flat();
-    const [isNew, flat, sums] = await this.redis.heartbeat(this.keys.nodes, this.keys.connections, this.nodeId, this.nodeTimeoutMs, this.prefix, ...pairs);
+    const [isNew, flat, sums, ids] = await this.redis.heartbeat(this.keys.nodes, this.keys.connections, this.nodeId, this.nodeTimeoutMs, this.prefix, ...pairs);
     // Removed by the others while this node was alive (it missed heartbeats): its entries went with it.
     if (isNew === 1) {
       await this.rewrite();
@@ -177,7 +177,7 @@ export class RedisClusterStore implements ClusterStore {
     for (let i = 0; i < sums.length; i += 2) otherConnections.set(String(sums[i]), Number(sums[i + 1]));
     const rejoined = this.rejoined;
     this.rejoined = false;
-    return { otherConnections, departed: memberRefs(flat), rejoined };
+    return { otherConnections, departed: memberRefs(flat), rejoined, liveNodes: new Set(ids) };
   }
 
   async close(): Promise<MemberRef[]> {

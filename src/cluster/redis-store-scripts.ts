@@ -150,7 +150,7 @@ return sum
 
 /**
  * KEYS: nodes, connections. ARGV: self, node timeout ms, prefix, then app, count pairs.
- * → { 1 if self had been removed, departed triples, app, count pairs of the other live nodes }
+ * → { 1 if self had been removed, departed triples, app, count pairs of the other live nodes, their ids }
  *
  * Only a node that was itself live removes the dead: after Redis was frozen or unreachable for longer than
  * the timeout every node looks expired, and the first to heartbeat again must not take the others, which
@@ -176,7 +176,9 @@ end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[1] .. ':' .. ARGV[i], ARGV[i + 1]) end
 live[ARGV[1]] = nil
 local connections = sumByName(KEYS[2], live)
-return { isNew, departed, connections }
+local ids = {}
+for id in pairs(live) do ids[#ids + 1] = id end
+return { isNew, departed, connections, ids }
 `;
 
 /**

@@ -1,4 +1,4 @@
-/** A REST request as the transport hands it over: everything already copied and the body fully read. */
+/** A REST request as the endpoints see it: everything copied from the transport and the body fully read. */
 export interface ApiRequest {
   /** Upper case, e.g. `POST`. */
   readonly method: string;
@@ -10,6 +10,17 @@ export interface ApiRequest {
   /** Registers what to do if the client goes away before the answer (e.g. a held broadcast). */
   readonly onAborted: (listener: () => void) => void;
 }
+
+/** What the transport hands over before it reads a body: the API refuses what it can from this alone. */
+export type RequestHead = Omit<ApiRequest, 'body'>;
+
+export type Answer = ApiResponse | Promise<ApiResponse>;
+
+/**
+ * What the API makes of a request head: its answer (a read, or a refusal that needs no body: unknown route or
+ * app, bad signature), or, for a request it accepts, what to do with the body once it has been read.
+ */
+export type Step = { readonly answer: Answer } | { readonly withBody: (body: Buffer) => Answer };
 
 export interface ApiResponse {
   readonly status: number;

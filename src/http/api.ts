@@ -1,12 +1,13 @@
 import type { App, AppRegistry } from '../apps/app-registry.js';
 import type { BroadcastOutcome } from '../broadcasts/pending-broadcasts.js';
 import { HttpError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { type ApiRequest, type ApiResponse, json } from './api-types.js';
+import { type Logger, throttledLog } from '../log.js';
+import { nestsDeeperThan } from '../protocol/codec.js';
+import { type Answer, type ApiRequest, type ApiResponse, json, type RequestHead, type Step } from './api-types.js';
 import { parseBroadcast, parseResponse } from './broadcasts-endpoint.js';
 import { type ChannelQueries, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
-import { verifyRequestSignature } from './request-signature.js';
+import { verifyBodyMd5, verifyQuerySignature } from './request-signature.js';
 
 /** What the REST API acts through: the node (GatewayNode), cluster-wide in every method. */
 export interface ApiNode extends ChannelQueries {
@@ -29,23 +30,84 @@ export interface ApiContext {
   readonly log: Logger;
   readonly nowSeconds: () => number;
   readonly node: ApiNode;
+  /** Deeper JSON bodies are refused before they are parsed. */
+  readonly maxJsonDepth: number;
 }
 
-type Answer = ApiResponse | Promise<ApiResponse>;
 type AppRoute = (request: ApiRequest, app: App) => Answer;
 
+const NO_BODY = Buffer.alloc(0);
+
 /**
- * The REST API as a pure function of a fully read request: routing, app lookup, signature check and
- * the endpoint. The transport only moves bytes. Every failure is an HttpError answered as
- * `{"error": message}`; anything else is logged and answered 500.
+ * The REST API as a pure function of a request: routing, app lookup, signature check and the endpoint. The
+ * transport only moves bytes. It hands over the head first: an unknown route or app and a bad query signature
+ * are refused before any body is read; an accepted request's body then goes to `withBody`. Every failure is an
+ * HttpError answered as `{"error": message}`; anything else is logged and answered 500.
  */
-export function createApi(context: ApiContext): (request: ApiRequest) => Answer {
-  const { node } = context;
+export function createApi(context: ApiContext): (head: RequestHead) => Step {
+  const routes = appRoutes(context.node);
+  const logUnexpected = throttledLog(context.log, 'error', 'unexpected error in REST handler');
+  const failed = (head: RequestHead, error: unknown): ApiResponse => {
+    if (error instanceof HttpError) return json(error.status, { error: error.message });
+    logUnexpected({ path: head.path, error: String(error) });
+    const failure = new HttpError('ServerError');
+    return json(failure.status, { error: failure.message });
+  };
+  const guarded = (head: RequestHead, run: () => Answer): Answer => {
+    try {
+      const answer = run();
+      return answer instanceof Promise ? answer.catch((error: unknown) => failed(head, error)) : answer;
+    } catch (error) {
+      return failed(head, error);
+    }
+  };
+
+  const begin = (head: RequestHead): Step => {
+    const served = serviceAnswer(head, context.node);
+    if (served) return { answer: served };
+    const [, apps, appId, ...rest] = head.path.split('/');
+    const handler = apps === 'apps' && appId ? routes(head.method, rest) : undefined;
+    if (!handler || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${head.method} ${head.path}`);
+    const app = context.apps.findById(appId);
+    if (!app) throw new HttpError('AppNotFound', appId);
+    if (!app.enabled) throw new HttpError('AppDisabled', app.id);
+    const bodyMd5 = verifyQuerySignature(head, app, context.nowSeconds());
+    if (head.method !== 'POST') return { answer: guarded(head, () => handler({ ...head, body: NO_BODY }, app)) };
+    return {
+      withBody: (body) =>
+        guarded(head, () => {
+          verifyBodyMd5(head.method, body, bodyMd5);
+          if (nestsDeeperThan(body, context.maxJsonDepth)) throw new HttpError('BadRequest', `body nests deeper than ${context.maxJsonDepth} levels`);
+          return handler({ ...head, body }, app);
+        }),
+    };
+  };
+
+  return (head) => {
+    try {
+      return begin(head);
+    } catch (error) {
+      return { answer: failed(head, error) };
+    }
+  };
+}
+
+/** `GET /` (health) and `GET /ready`, which need no app and no signature; undefined for any other path. */
+function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefined {
+  if (head.method !== 'GET' && head.method !== 'HEAD') return undefined;
+  if (head.path === '/') return json(200, node.health());
+  if (head.path !== '/ready') return undefined;
+  if (!node.isReady) throw new HttpError('NotReady', 'the gateway is shutting down');
+  return json(200, { ready: true });
+}
+
+/** The routes under /apps/:appId/, by method and the rest of the path. */
+function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => AppRoute | undefined {
   const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (request, app) => {
     for (const e of parse(request.body, app)) node.publishEvent(app.id, e.channel, e.name, e.data, e.exceptSocketId);
     return json(200, {});
   };
-  const appRoutes: Record<string, AppRoute | undefined> = {
+  const fixed: Record<string, AppRoute | undefined> = {
     'POST event': publishing(parseTrigger),
     'POST events': publishing(parseEvents),
     'POST batch_events': publishing(parseBatch),
@@ -73,7 +135,7 @@ export function createApi(context: ApiContext): (request: ApiRequest) => Answer 
     return undefined;
   };
 
-  /** POST /users/:userId/terminate_connections (Pusher): this node's sockets of that signed-in user. */
+  /** POST /users/:userId/terminate_connections (Pusher): that signed-in user's sockets, on every node. */
   const userRoute = (method: string, rest: readonly string[]): AppRoute | undefined => {
     const [collection, userId, action] = rest;
     if (method !== 'POST' || rest.length !== 3 || collection !== 'users' || action !== 'terminate_connections' || !userId) return undefined;
@@ -89,37 +151,5 @@ export function createApi(context: ApiContext): (request: ApiRequest) => Answer 
     };
   };
 
-  const route = (request: ApiRequest): Answer => {
-    const isRead = request.method === 'GET' || request.method === 'HEAD';
-    if (isRead && request.path === '/') return json(200, node.health());
-    if (isRead && request.path === '/ready') {
-      if (!node.isReady) throw new HttpError('NotReady', 'the gateway is shutting down');
-      return json(200, { ready: true });
-    }
-    const [, apps, appId, ...rest] = request.path.split('/');
-    const handler =
-      apps === 'apps' && appId ? (appRoutes[`${request.method} ${rest.join('/')}`] ?? channelRoute(request.method, rest) ?? userRoute(request.method, rest)) : undefined;
-    if (!handler || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${request.method} ${request.path}`);
-    const app = context.apps.findById(appId);
-    if (!app) throw new HttpError('AppNotFound', appId);
-    if (!app.enabled) throw new HttpError('AppDisabled', app.id);
-    verifyRequestSignature(request, app, context.nowSeconds());
-    return handler(request, app);
-  };
-
-  const failed = (request: ApiRequest, error: unknown): ApiResponse => {
-    if (error instanceof HttpError) return json(error.status, { error: error.message });
-    context.log.error('unexpected error in REST handler', { path: request.path, error: String(error) });
-    const failure = new HttpError('ServerError');
-    return json(failure.status, { error: failure.message });
-  };
-
-  return (request) => {
-    try {
-      const answer = route(request);
-      return answer instanceof Promise ? answer.catch((error: unknown) => failed(request, error)) : answer;
-    } catch (error) {
-      return failed(request, error);
-    }
-  };
+  return (method, rest) => fixed[`${method} ${rest.join('/')}`] ?? channelRoute(method, rest) ?? userRoute(method, rest);
 }

@@ -17,6 +17,15 @@ export type SignableRequest = Pick<ApiRequest, 'method' | 'path' | 'query' | 'bo
  * body bytes; auth_timestamp within ±600 s. Throws HttpError(InvalidSignature) saying which check failed.
  */
 export function verifyRequestSignature(request: SignableRequest, app: App, nowSeconds: number): void {
+  verifyBodyMd5(request.method, request.body, verifyQuerySignature(request, app, nowSeconds));
+}
+
+/**
+ * The checks the query alone can pass, before the body is read: the signature covers the query, body_md5
+ * included, so a request that fails here is refused without reading its body. Returns the body_md5 it
+ * claims (null when absent), for verifyBodyMd5 once the body is in.
+ */
+export function verifyQuerySignature(request: Omit<SignableRequest, 'body'>, app: App, nowSeconds: number): string | null {
   const params = new URLSearchParams(request.query);
   const signature = params.get('auth_signature');
   if (!signature) fail('auth_signature is missing');
@@ -30,10 +39,8 @@ export function verifyRequestSignature(request: SignableRequest, app: App, nowSe
   const skew = Math.abs(nowSeconds - timestamp);
   if (skew > MAX_CLOCK_SKEW_SECONDS) fail(`auth_timestamp is ${skew} s from server time; at most ${MAX_CLOCK_SKEW_SECONDS} s allowed`);
 
-  if (request.method === 'POST' || request.body.length > 0) {
-    const md5 = createHash('md5').update(request.body).digest('hex');
-    if (params.get('body_md5') !== md5) fail('body_md5 does not match the MD5 of the request body');
-  }
+  const bodyMd5 = params.get('body_md5');
+  if (request.method === 'POST' && bodyMd5 === null) fail('body_md5 is missing');
 
   params.delete('auth_signature');
   params.sort();
@@ -43,6 +50,13 @@ export function verifyRequestSignature(request: SignableRequest, app: App, nowSe
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     fail(`auth_signature does not match; the string to sign is ${JSON.stringify(toSign)}`);
   }
+  return bodyMd5;
+}
+
+/** The body is the one the signed query's body_md5 names (a POST, or any request with a body). */
+export function verifyBodyMd5(method: string, body: Buffer, claimed: string | null): void {
+  if (method !== 'POST' && body.length === 0) return;
+  if (claimed !== createHash('md5').update(body).digest('hex')) fail('body_md5 does not match the MD5 of the request body');
 }
 
 function fail(why: string): never {

@@ -113,6 +113,35 @@ function objectData(frame: object): unknown {
   }
 }
 
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether JSON text (UTF-8 bytes) nests arrays and objects deeper than `maxDepth`. One pass over the bytes,
+ * skipping strings, that stops as soon as the depth is passed: cheap for any input, so deeply nested frames
+ * are refused before JSON.parse or JSON.stringify spend time (or stack) on them. UTF-8 continuation bytes are
+ * all ≥ 0x80, so no multi-byte character is mistaken for a bracket or a quote.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) inString = true;
+    else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      if (++depth > maxDepth) return true;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) depth--;
+  }
+  return false;
+}
+
 /** Encodes a server frame. Channel-less frames omit `channel`; `data` must already be JSON text. */
 export function encodeFrame(event: string, data: string = EMPTY_DATA, channel?: ChannelName): string {
   return JSON.stringify(channel === undefined ? { event, data } : { event, channel, data });

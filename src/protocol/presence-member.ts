@@ -19,7 +19,12 @@ export interface PresenceSnapshot {
  * string sent): `{user_id, user_info?}`. `user_id` may arrive as a number (Laravel passes integer ids)
  * and is normalised to a string, as Pusher does.
  */
-export function parsePresenceMember(channel: ChannelName, channelData: string, maxUserInfoBytes: number): PresenceMember {
+export interface PresenceLimits {
+  readonly maxPresenceUserIdLength: number;
+  readonly maxPresenceUserInfoBytes: number;
+}
+
+export function parsePresenceMember(channel: ChannelName, channelData: string, limits: PresenceLimits): PresenceMember {
   const invalid = (why: string) => new SubscriptionError('InvalidChannelData', channel, why);
   let value: unknown;
   try {
@@ -31,16 +36,20 @@ export function parsePresenceMember(channel: ChannelName, channelData: string, m
   const { user_id: rawId, user_info: userInfo } = value as { user_id?: unknown; user_info?: unknown };
   const isId = (typeof rawId === 'string' && rawId !== '') || (typeof rawId === 'number' && Number.isFinite(rawId));
   if (!isId) throw invalid('channel_data.user_id must be a non-empty string or a number');
+  const userId = String(rawId);
+  if (userId.length > limits.maxPresenceUserIdLength) throw invalid(`channel_data.user_id is ${userId.length} characters, over the limit of ${limits.maxPresenceUserIdLength}`);
   const infoBytes = userInfo === undefined ? 0 : Buffer.byteLength(JSON.stringify(userInfo));
-  if (infoBytes > maxUserInfoBytes) {
-    throw new SubscriptionError('UserInfoTooLarge', channel, `user_info is ${infoBytes} bytes, over the limit of ${maxUserInfoBytes}`);
+  if (infoBytes > limits.maxPresenceUserInfoBytes) {
+    throw new SubscriptionError('UserInfoTooLarge', channel, `user_info is ${infoBytes} bytes, over the limit of ${limits.maxPresenceUserInfoBytes}`);
   }
-  return { userId: String(rawId), userInfo: userInfo ?? {} };
+  return { userId, userInfo: userInfo ?? {} };
 }
 
-/** The roster of `members` as subscription_succeeded carries it. */
+/**
+ * The roster of `members` as subscription_succeeded carries it. The hash is built from entries, so a user id
+ * such as "__proto__" is an ordinary key (an assignment would set the object's prototype instead).
+ */
 export function snapshotOf(members: readonly PresenceMember[]): PresenceSnapshot {
-  const hash: Record<string, unknown> = {};
-  for (const { userId, userInfo } of members) hash[userId] = userInfo;
+  const hash: Record<string, unknown> = Object.fromEntries(members.map(({ userId, userInfo }) => [userId, userInfo]));
   return { ids: members.map((m) => m.userId), hash, count: members.length };
 }

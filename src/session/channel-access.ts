@@ -1,4 +1,4 @@
-import type { Role } from '../apps/app-registry.js';
+import type { App, Role } from '../apps/app-registry.js';
 import { ProtocolError } from '../errors.js';
 import type { Channel } from '../protocol/channel-name.js';
 
@@ -18,6 +18,22 @@ export function checkMayPublish(role: Role, channel: Channel): void {
 
 export function checkMayUse(role: Role, channel: Channel): void {
   if (!mayUse(role, channel)) throw new ProtocolError('ConsumerChannelOnly', `${describe(channel)} is not a consumer channel`);
+}
+
+/**
+ * Which channels a client may broadcast on (D9a), by the app's `clientBroadcasts`. A broadcast is delivered
+ * as an event named by the broadcaster, so on a public channel anyone holding the (public) app key could make
+ * other clients' handlers fire with a forged backend event: by default clients broadcast only where they
+ * proved membership (private and presence channels they joined) and on consumer channels.
+ */
+export function checkMayBroadcast(app: App, channel: Channel, joined: boolean): void {
+  if (app.clientBroadcasts === 'all') return;
+  if (app.clientBroadcasts === 'off') throw new ProtocolError('BroadcastRejected', `client broadcasts are off for app ${app.id} (clientBroadcasts: off)`);
+  if (channel.consumer || (channel.type !== 'public' && joined)) return;
+  throw new ProtocolError(
+    'BroadcastRejected',
+    `clients may broadcast only on private and presence channels they joined and on consumer channels, not on ${describe(channel)} (clientBroadcasts: authorized)`,
+  );
 }
 
 /** How errors name a channel: its wire name, plus the readable name when the wire name is an ID. */

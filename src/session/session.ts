@@ -7,7 +7,7 @@ import { type ErrorContext, ProtocolError, SubscriptionError } from '../errors.j
 import type { Logger } from '../log.js';
 import { isChannelAuthValid, isUserAuthValid } from '../protocol/channel-auth.js';
 import { type Channel, type ChannelRef, resolveChannel } from '../protocol/channel-name.js';
-import { dataAsJsonText, decodeClientFrame, echoedChannel, encodeFrame, errorData } from '../protocol/codec.js';
+import { dataAsJsonText, decodeClientFrame, echoedChannel, encodeFrame, errorData, nestsDeeperThan } from '../protocol/codec.js';
 import type { Connection } from '../protocol/connection.js';
 import {
   type BroadcastData,
@@ -25,7 +25,7 @@ import {
   type UnsubscribeData,
 } from '../protocol/frames.js';
 import { type PresenceMember, type PresenceSnapshot, parsePresenceMember } from '../protocol/presence-member.js';
-import { checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
+import { checkMayBroadcast, checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
 import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
 
 /** Liveness and size limits every session of a node applies, in milliseconds and bytes. */
@@ -34,6 +34,7 @@ export interface SessionLimits {
   readonly pongTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly maxBackpressureBytes: number;
+  readonly maxJsonDepth: number;
 }
 
 /**
@@ -56,6 +57,8 @@ export interface SessionHost {
   /** The session has closed and left every channel (called once). */
   closed(session: Session): void;
   readonly log: Logger;
+  /** Logs an unexpected error while handling a message; at most a line per interval, however many there are. */
+  readonly logUnexpected: (fields: Record<string, unknown>) => void;
   readonly now: () => number;
   readonly limits: SessionLimits;
 }
@@ -81,8 +84,11 @@ export class Session implements Subscriber {
   private presence: Map<ChannelName, string> | undefined;
   /** Presence channels waiting for the cluster to admit the user, each with a token for this attempt. */
   private joining: Map<ChannelName, object> | undefined;
+  /** Presence channels joined whose roster is being read, with the member events held until it is sent. */
+  private rostering: Map<ChannelName, string[]> | undefined;
   private clientEventBudget: RateWindow | undefined;
   private broadcastBudget: RateWindow | undefined;
+  private responseBudget: RateWindow | undefined;
   /** Ids of this session's broadcasts still collecting responses, released if the connection goes. */
   private ownBroadcasts: Set<string> | undefined;
   private lastActivityMs: number;
@@ -129,7 +135,11 @@ export class Session implements Subscriber {
       if (message.byteLength > this.host.limits.maxMessageBytes) {
         throw new ProtocolError('MessageTooLarge', `${message.byteLength} bytes, over the limit of ${this.host.limits.maxMessageBytes}`);
       }
-      frame = decodeClientFrame(utf8.decode(message));
+      const bytes = message instanceof Uint8Array ? message : new Uint8Array(message);
+      if (nestsDeeperThan(bytes, this.host.limits.maxJsonDepth)) {
+        throw new ProtocolError('InvalidMessage', `the frame nests deeper than ${this.host.limits.maxJsonDepth} levels`);
+      }
+      frame = decodeClientFrame(utf8.decode(bytes));
       this.handle(frame);
     } catch (error) {
       this.report(error, frame);
@@ -279,7 +289,7 @@ export class Session implements Subscriber {
     if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth, isPresence ? channelData : undefined)) {
       throw new SubscriptionError('AuthError', channel, auth ? `invalid signature for ${channel}` : `${channel} needs "auth"`);
     }
-    if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app.maxPresenceUserInfoBytes));
+    if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app));
     if (!this.joined.includes(channel)) {
       this.checkRoomForChannel(channel);
       this.host.join(this.app.id, channel, this);
@@ -306,8 +316,10 @@ export class Session implements Subscriber {
 
   /**
    * A presence subscription completes once the cluster has admitted the user (PresenceChannels.join): only
-   * then does the socket join the channel, so it never sees its own member_added. A repeated subscribe is
-   * answered with the roster again, or ignored while the first one waits.
+   * then does the socket join the channel, so it never sees its own member_added. The roster is read after it
+   * has joined, and the member events that arrive meanwhile are held and sent after the roster: a member who
+   * joins or leaves at the same moment, on any node, is never missed. A repeated subscribe is answered with
+   * the roster again, or ignored while the first one waits.
    */
   private joinPresence(channel: ChannelName, member: PresenceMember): void {
     if (this.joining?.has(channel)) return;
@@ -319,10 +331,10 @@ export class Session implements Subscriber {
     this.checkRoomForChannel(channel);
     const attempt = {};
     (this.joining ??= new Map()).set(channel, attempt);
-    void presence.join(this.app, channel, member).then((roster) => {
+    void presence.join(this.app, channel, member).then((admitted) => {
       const isWanted = this.joining?.get(channel) === attempt;
       if (isWanted) this.joining?.delete(channel);
-      if (!roster) {
+      if (!admitted) {
         if (isWanted) this.report(new SubscriptionError('MemberLimitReached', channel, `at most ${this.app.maxPresenceMembers} members`));
         return;
       }
@@ -331,8 +343,21 @@ export class Session implements Subscriber {
       this.host.join(this.app.id, channel, this);
       this.joined = this.joined.concat(channel);
       (this.presence ??= new Map()).set(channel, member.userId);
-      this.sendRoster(channel, roster);
+      (this.rostering ??= new Map()).set(channel, []);
+      void presence.snapshot(this.app.id, channel).then((roster) => {
+        const held = this.rostering?.get(channel) ?? [];
+        this.rostering?.delete(channel);
+        if (!this.joined.includes(channel)) return;
+        this.sendRoster(channel, roster);
+        for (const frame of held) this.connection.send(frame);
+      });
     });
+  }
+
+  deliverMemberEvent(channel: ChannelName, frame: string): void {
+    const held = this.rostering?.get(channel);
+    if (held) held.push(frame);
+    else this.connection.send(frame);
   }
 
   private sendRoster(channel: ChannelName, roster: PresenceSnapshot): void {
@@ -357,17 +382,30 @@ export class Session implements Subscriber {
     const target = resolveChannel(data.channel, this.app);
     checkMayPublish(this.role, target);
     this.checkJoinedIfGuarded(target, 'BroadcastRejected', 'broadcasting');
+    checkMayBroadcast(this.app, target, this.joined.includes(target.wire));
     checkBroadcastName(data.name, this.app);
     const payload = payloadText(data.payload, this.app);
     this.broadcastBudget ??= new RateWindow(this.app.maxBroadcastsPerSecond, ONE_SECOND_MS);
     if (!this.broadcastBudget.take(this.host.now())) {
       throw new ProtocolError('BroadcastRejected', `over the limit of ${this.app.maxBroadcastsPerSecond} broadcasts per second`);
     }
+    this.checkRoomForBroadcast();
     const timeoutMs = broadcastTimeoutMs(data.timeout, this.app);
-    const id = this.host.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome));
-    if (id === undefined) throw new ProtocolError('BroadcastRejected', `app ${this.app.id} already has ${this.app.maxPendingBroadcasts} broadcasts waiting for responses`);
+    const id = this.host.broadcasts.open(this.app.id, target.wire, this.app, timeoutMs, (outcome) => this.deliverResponses(id, data.request_id, outcome), true);
+    if (id === undefined) throw new ProtocolError('BroadcastRejected', `the clients of app ${this.app.id} already have ${this.app.maxPendingClientBroadcasts} broadcasts waiting for responses`);
     (this.ownBroadcasts ??= new Set()).add(id);
     this.host.publish(this.app.id, target.wire, () => encodeBroadcastEvent(data.name, target.wire, payload, id));
+  }
+
+  /** Budgets of waiting broadcasts: the connection's own, and the app's (which REST shares). */
+  private checkRoomForBroadcast(): void {
+    const { app } = this;
+    if ((this.ownBroadcasts?.size ?? 0) >= app.maxPendingBroadcastsPerConnection) {
+      throw new ProtocolError('BroadcastRejected', `this connection already has ${app.maxPendingBroadcastsPerConnection} broadcasts waiting for responses`);
+    }
+    if (this.host.broadcasts.pendingOf(app.id) >= app.maxPendingBroadcasts) {
+      throw new ProtocolError('BroadcastRejected', `app ${app.id} already has ${app.maxPendingBroadcasts} broadcasts waiting for responses`);
+    }
   }
 
   private deliverResponses(id: string | undefined, requestId: RequestId, outcome: BroadcastOutcome): void {
@@ -381,6 +419,10 @@ export class Session implements Subscriber {
     const target = resolveChannel(data.channel, this.app);
     checkMayUse(this.role, target);
     this.checkJoinedIfGuarded(target, 'ResponseRejected', 'responding');
+    this.responseBudget ??= new RateWindow(this.app.maxResponsesPerSecond, ONE_SECOND_MS);
+    if (!this.responseBudget.take(this.host.now())) {
+      throw new ProtocolError('ResponseRejected', `over the limit of ${this.app.maxResponsesPerSecond} responses per second`);
+    }
     this.host.respond(this.app.id, data.id, target.wire, payloadText(data.payload, this.app));
   }
 
@@ -406,7 +448,7 @@ export class Session implements Subscriber {
    */
   private report(error: unknown, frame?: ClientFrame): void {
     if (!(error instanceof ProtocolError) && !(error instanceof SubscriptionError)) {
-      this.host.log.error('unexpected error while handling a message', { socketId: this.socketId, error: String(error) });
+      this.host.logUnexpected({ socketId: this.socketId, error: String(error) });
     }
     if (frame?.kind === 'subscribe' && !(error instanceof SubscriptionError)) {
       const refusal = error instanceof ProtocolError ? error : undefined;

@@ -1,10 +1,9 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { FanOut } from '../channels/fan-out.js';
 import { HttpError } from '../errors.js';
-import type { ApiRequest, ApiResponse } from '../http/api-types.js';
-import { json } from '../http/api-types.js';
+import { type ApiResponse, json, type RequestHead, type Step } from '../http/api-types.js';
 import type { UpgradeRequest } from '../protocol/connection.js';
-import { readBody, writeResponse } from './http-io.js';
+import { BodyBudget, HttpExchange, readBody } from './http-io.js';
 import { TopicFanOut } from './topic-fan-out.js';
 import { EXCLUSIVE_PORT, uws } from './uws.js';
 import { type SocketHandler, UwsConnection } from './uws-connection.js';
@@ -12,14 +11,16 @@ import { type SocketHandler, UwsConnection } from './uws-connection.js';
 export interface TransportHandlers {
   /** A socket opened; returns its handler, or undefined when it was refused (and is being closed). */
   open(connection: UwsConnection, request: UpgradeRequest): SocketHandler | undefined;
-  /** Answers a REST request whose body has been read in full; a promise holds the request open. */
-  http(request: ApiRequest): ApiResponse | Promise<ApiResponse>;
+  /** Answers a REST request from its head, or says what to do with its body once read (http/api.ts). */
+  http(head: RequestHead): Step;
 }
 
 export interface TransportOptions {
   readonly maxFrameBytes: number;
   readonly maxBackpressureBytes: number;
   readonly maxRequestBytes: number;
+  /** Bytes of request bodies being read at once, over all requests; more get 503. */
+  readonly maxRequestBytesInFlight: number;
   /** uWS's own timeout: a safety net for dead TCP connections behind the gateway's ping sweep. */
   readonly idleTimeoutSeconds: number;
   /** PEM files: serve wss:// and https:// instead of ws:// and http://. */
@@ -44,10 +45,12 @@ interface SocketData {
  */
 export class UwsServer {
   private readonly app: TemplatedApp;
+  private readonly bodyBudget: BodyBudget;
   private listenSocket: us_listen_socket | undefined;
 
   /** Throws when the TLS certificate and key cannot be loaded. */
   constructor(private readonly options: TransportOptions) {
+    this.bodyBudget = new BodyBudget(options.maxRequestBytesInFlight);
     const { tls } = options;
     if (!tls) {
       this.app = uws.App();
@@ -131,39 +134,48 @@ export class UwsServer {
     this.listenSocket = undefined;
   }
 
+  /**
+   * One HTTP request: the API sees its head first and may answer at once (a read, or a refusal that needs no
+   * body); only an accepted request's body is read, within maxRequestBytes and the shared budget of bytes in
+   * flight. A refused body closes the connection, so the client stops sending it.
+   */
   private serveHttp(handlers: TransportHandlers, res: HttpResponse, req: HttpRequest): void {
-    const { options } = this;
-    let aborted = false;
-    let abortListener: (() => void) | undefined;
-    res.onAborted(() => {
-      aborted = true;
-      abortListener?.();
-    });
+    const exchange = new HttpExchange(res);
     const method = req.getMethod().toUpperCase();
-    const base = {
-      method,
-      path: req.getUrl(),
-      query: req.getQuery() ?? '',
-      onAborted: (listener: () => void) => {
-        abortListener = listener;
-      },
-    };
-    const tooLarge = () => {
-      const error = new HttpError('PayloadTooLarge', `request body over ${options.maxRequestBytes} bytes`);
-      if (!aborted) writeResponse(res, json(error.status, { error: error.message }), true);
-    };
-    const answer = (body: Buffer) => {
-      const response = handlers.http({ ...base, body });
-      if (!(response instanceof Promise)) {
-        if (!aborted) writeResponse(res, response);
-        return;
-      }
-      void response.then((later) => {
-        if (!aborted) writeResponse(res, later);
-      });
-    };
-    if (method === 'GET' || method === 'HEAD') return answer(Buffer.alloc(0));
-    if (Number(req.getHeader('content-length')) > options.maxRequestBytes) return tooLarge();
-    readBody(res, options.maxRequestBytes, answer, tooLarge);
+    const refusal = this.refusalOfHeaders(req);
+    if (refusal) return exchange.reply(errorAnswer(refusal), true);
+    const step = handlers.http({ method, path: req.getUrl(), query: req.getQuery() ?? '', onAborted: exchange.onAborted });
+    // A request answered from its head alone (a read, or a refusal) leaves any body unread: close the connection.
+    if ('answer' in step) return exchange.reply(step.answer, method !== 'GET' && method !== 'HEAD');
+    readBody(
+      res,
+      exchange,
+      { limitBytes: this.options.maxRequestBytes, budget: this.bodyBudget },
+      (body) => exchange.reply(step.withBody(body)),
+      (why) => exchange.reply(errorAnswer(why === 'busy' ? this.busy() : this.tooLarge()), true),
+    );
   }
+
+  /** What the headers alone refuse: a body declared over the limit, or a request smuggling two lengths. */
+  private refusalOfHeaders(req: HttpRequest): HttpError | undefined {
+    let lengths = 0;
+    req.forEach((name) => {
+      if (name === 'content-length') lengths++;
+    });
+    if (lengths > 1) return new HttpError('BadRequest', 'more than one Content-Length header (RFC 9112 §6.3)');
+    if (Number(req.getHeader('content-length')) > this.options.maxRequestBytes) return this.tooLarge();
+    return undefined;
+  }
+
+  private tooLarge(): HttpError {
+    return new HttpError('PayloadTooLarge', `request body over ${this.options.maxRequestBytes} bytes`);
+  }
+
+  private busy(): HttpError {
+    return new HttpError('ServerBusy', `over ${this.bodyBudget.maxBytes} bytes of request bodies are being read`);
+  }
+}
+
+function errorAnswer(error: HttpError): ApiResponse {
+  return json(error.status, { error: error.message });
 }

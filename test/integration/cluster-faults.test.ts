@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { WsErrors } from '../../src/errors.js';
 import { type GatewayProcess, presenceMember, startNodes } from '../helpers/cluster.js';
 import { DEMO_APP, signedGet, signedPost } from '../helpers/gateway.js';
 import { startRedis } from '../helpers/redis.js';
-import { until } from '../helpers/ws-client.js';
+import { TestClient, until } from '../helpers/ws-client.js';
 
 /** Short timings through the settings users have, so faults play out in seconds. */
 const HEARTBEAT_MS = 200;
@@ -97,4 +99,20 @@ t.test('after a Redis pause longer than the node timeout, every client’s prese
   const cluster = ((await signedGet(nodes[0], `/apps/${DEMO_APP.id}/channels/${CHANNEL}/users`)).body.users as Array<{ id: string }>).map((u) => u.id).sort();
   t.same(cluster, ['ann', 'bob', 'cat'], 'the cluster still has all three');
   members.forEach((member, i) => t.same(viewOf(member, 'broadcastt'), cluster, `${names[i]}’s view`));
+});
+
+t.test('responses to broadcasts that wait on no live node never cross Redis, and are rate-limited per connection', async (t) => {
+  const redis = await startRedis(t);
+  const [one] = (await startNodes(t, 2, FAST, redis.url)) as [GatewayProcess, GatewayProcess];
+  const publishes = () => {
+    const stats = execFileSync('redis-cli', ['-u', redis.url, 'INFO', 'commandstats'], { encoding: 'utf8' });
+    return Number(/cmdstat_publish:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  };
+  const { client } = await TestClient.established(one.wsUrl());
+  t.teardown(() => client.close());
+  const before = publishes();
+  for (let i = 0; i < 150; i++) client.send({ event: 'broadcastt:response', data: { id: `nosuchnode.${i}`, channel: 'news', payload: 'x'.repeat(1000) } });
+  const refusal = await client.next('broadcastt:error');
+  t.match(refusal.data, { code: WsErrors.ResponseRejected.code, message: /over the limit of 100 responses per second/, channel: 'news' });
+  t.equal(publishes() - before, 0, 'not one of them was published to Redis');
 });

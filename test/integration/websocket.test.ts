@@ -203,3 +203,15 @@ t.test('every refused subscription is a subscription_error naming its channel, i
   }
 });
 
+
+t.test('a text frame that is not UTF-8 fails only that connection (RFC 6455 §8.1)', async (t) => {
+  const running = await startGateway(t);
+  const { client } = await TestClient.established(running.wsUrl());
+  const { client: bystander } = await TestClient.established(running.wsUrl());
+  t.teardown(() => bystander.close());
+  client.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+  t.equal((await client.closed).code, 1006, 'uWebSockets.js drops it without a close frame, as §8.1 allows');
+  bystander.send({ event: 'broadcastt:ping' });
+  await bystander.next('broadcastt:pong');
+  t.equal(running.gateway.health().connections, 1, 'the others carry on');
+});

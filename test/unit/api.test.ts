@@ -3,7 +3,7 @@ import { AppRegistry } from '../../src/apps/app-registry.js';
 import { resolveConfig } from '../../src/config.js';
 import { HttpErrors } from '../../src/errors.js';
 import { createApi } from '../../src/http/api.js';
-import type { ApiRequest, ApiResponse } from '../../src/http/api-types.js';
+import type { ApiResponse } from '../../src/http/api-types.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { makeNode, makeSession, recordingLogger, TEST_APP } from '../helpers/fake-connection.js';
 
@@ -14,15 +14,18 @@ function api(apps = [{ ...TEST_APP }]) {
   const config = resolveConfig({ apps: [...apps, { id: 'off', key: 'off-key', secret: 'off-secret', enabled: false }] });
   const on = makeNode();
   const log = recordingLogger();
-  const handle = createApi({ apps: new AppRegistry(config.apps), log, nowSeconds: () => NOW, node: on.node });
+  /** For each call: whether the API asked for the body (it refuses what it can from the head alone). */
+  const bodiesRead: boolean[] = [];
+  const handle = createApi({ apps: new AppRegistry(config.apps), log, nowSeconds: () => NOW, node: on.node, maxJsonDepth: 8 });
   const call = async (method: string, path: string, options: { body?: string; query?: string; sign?: { key: string; secret: string } } = {}) => {
     const body = options.body ?? '';
     const query = options.query ?? (options.sign === undefined ? '' : signRequestQuery(options.sign, method, path, body, {}, NOW));
-    const request: ApiRequest = { method, path, query, body: Buffer.from(body), onAborted: () => {} };
-    const answer: ApiResponse = await handle(request);
+    const step = handle({ method, path, query, onAborted: () => {} });
+    bodiesRead.push('withBody' in step);
+    const answer: ApiResponse = await ('withBody' in step ? step.withBody(Buffer.from(body)) : step.answer);
     return { status: answer.status, body: JSON.parse(answer.body) as Record<string, unknown> };
   };
-  return { on, node: on.node, log, call };
+  return { on, node: on.node, log, call, bodiesRead };
 }
 
 t.test('health and readiness need no signature', async (t) => {
@@ -100,3 +103,25 @@ t.test('an unexpected failure is logged and answered 500 without its details', a
   t.same(answer, { status: HttpErrors.ServerError.status, body: { error: HttpErrors.ServerError.message } });
   t.match(log.lines, [{ level: 'error', message: /unexpected error in REST handler/ }]);
 });
+
+t.test('unknown routes and apps and a bad query signature are refused before the body is read', async (t) => {
+  const { call, bodiesRead } = api();
+  const body = JSON.stringify({ name: 'e', data: '{}', channel: 'x' });
+  await call('POST', '/apps/test-app/nowhere', { body, sign: TEST_APP });
+  await call('POST', '/apps/ghost/events', { body, sign: TEST_APP });
+  await call('POST', '/apps/test-app/events', { body, sign: { key: TEST_APP.key, secret: 'guessed' } });
+  t.same(bodiesRead, [false, false, false], 'no body was asked for');
+  t.same(await call('POST', '/apps/test-app/events', { body, sign: TEST_APP }), { status: 200, body: {} });
+  t.equal(bodiesRead.at(-1), true, 'an accepted request’s body is read');
+  const tampered = signRequestQuery(TEST_APP, 'POST', '/apps/test-app/events', body, {}, NOW);
+  t.match(await call('POST', '/apps/test-app/events', { body: body.replace('"e"', '"f"'), query: tampered }), { status: HttpErrors.InvalidSignature.status, body: { error: /body_md5 does not match/ } }, 'the body is still checked against body_md5');
+});
+
+t.test('a body nested deeper than maxJsonDepth is refused naming the limit, before it is parsed', async (t) => {
+  const { call } = api();
+  const deep = `{"name":"e","channel":"x","data":"{}","extra":${'['.repeat(20)}${']'.repeat(20)}}`;
+  t.match(await call('POST', '/apps/test-app/events', { body: deep, sign: TEST_APP }), { status: HttpErrors.BadRequest.status, body: { error: /nests deeper than 8 levels/ } });
+  const brackets = JSON.stringify({ name: 'e', channel: 'x', data: '[[[[[[[[[[[[[[[[[[[[' });
+  t.same(await call('POST', '/apps/test-app/events', { body: brackets, sign: TEST_APP }), { status: 200, body: {} }, 'brackets inside strings do not count');
+});
+

@@ -22,7 +22,10 @@ class RecordingFanOut implements FanOut {
   }
 }
 
-const member = (): Subscriber & { connection: FakeConnection } => ({ connection: new FakeConnection(), dialect: 'broadcastt' });
+const member = (): Subscriber & { connection: FakeConnection } => {
+  const connection = new FakeConnection();
+  return { connection, dialect: 'broadcastt', deliverMemberEvent: (_channel, frame) => connection.send(frame) };
+};
 
 /** Encoder that counts its calls and produces a channel event frame. */
 function countingEncoder(channel: string) {

@@ -61,8 +61,14 @@ t.test('defaults come from the schema', async (t) => {
       maxResponsesPerBroadcast: 1000,
       maxBroadcastResponseBytes: 262144,
       maxPendingBroadcasts: 1000,
+      clientBroadcasts: 'all',
+      maxPendingClientBroadcasts: 500,
+      maxPendingBroadcastsPerConnection: 10,
+      maxResponsesPerSecond: 100,
+      maxPresenceUserIdLength: 128,
     },
   ]);
+  t.equal(resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret' }] }).apps[0]?.clientBroadcasts, 'authorized', 'configured apps broadcast only where authorized (D9a)');
 });
 
 t.test('app defaults are applied to configured apps', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { type BroadcastOutcome, PendingBroadcasts } from '../../src/broadcasts/pending-broadcasts.js';
 
-const LIMITS = { maxResponsesPerBroadcast: 3, maxBroadcastResponseBytes: 100, maxPendingBroadcasts: 2 };
+const LIMITS = { maxResponsesPerBroadcast: 3, maxBroadcastResponseBytes: 100, maxPendingBroadcasts: 2, maxPendingClientBroadcasts: 1 };
 /** Long enough never to fire in a test; these tests end broadcasts with finishAll. */
 const NEVER_MS = 60_000;
 
@@ -70,6 +70,21 @@ t.test('at most maxPendingBroadcasts per app at once; finishing frees a place', 
   broadcasts.finishAll();
   t.same(first.outcomes, [], 'a cancelled broadcast reports nothing');
   t.equal(broadcasts.size, 0);
+});
+
+t.test('clients hold at most maxPendingClientBroadcasts of the app’s; the rest stays for REST', async (t) => {
+  const broadcasts = new PendingBroadcasts(counter());
+  const fromClient = () => broadcasts.open('app', 'lobby', LIMITS, NEVER_MS, () => {}, true);
+  const first = fromClient();
+  t.ok(first, 'a client broadcast');
+  t.equal(fromClient(), undefined, 'a second client broadcast is over the client share');
+  t.equal(broadcasts.pendingOf('app', true), 1);
+  t.ok(broadcasts.open('app', 'lobby', LIMITS, NEVER_MS, () => {}), 'REST still has its place');
+  t.equal(broadcasts.pendingOf('app'), 2);
+  broadcasts.cancel(first as string);
+  t.equal(broadcasts.pendingOf('app', true), 0, 'released');
+  t.ok(fromClient(), 'a client may broadcast again');
+  broadcasts.finishAll();
 });
 
 t.test('the timer ends a broadcast after its timeout', async (t) => {

@@ -124,3 +124,28 @@ t.test('while the store cannot be reached, presence is decided on this node and 
   await t.rejects(on.node.presence.members('test-app', CHANNEL), /connection is closed/, 'queries say they cannot answer');
   t.equal(ann.log.lines.filter((l) => l.level === 'warn').length, 1, 'one warning, not one per call');
 });
+
+t.test('two users joining at the same moment on two nodes each end up seeing the other', async (t) => {
+  const node = cluster(t);
+  const [a, b] = [await node('a'), await node('b')];
+  const [ann, bob] = [a.socket('1.1'), b.socket('2.1')];
+  subscribe(ann, 'ann');
+  subscribe(bob, 'bob');
+  for (let i = 0; i < 5; i++) await settled();
+  /** The roster, then the member events in the order they came: what a client believes. */
+  const view = (s: Fixture) => {
+    const seen = new Set<string>();
+    for (const frame of s.connection.decoded()) {
+      const data = frame.data as { presence?: { ids: string[] }; user_id?: string };
+      if (frame.event.endsWith('subscription_succeeded')) for (const id of data.presence?.ids ?? []) seen.add(id);
+      if (frame.event.endsWith('member_added')) seen.add(data.user_id as string);
+      if (frame.event.endsWith('member_removed')) seen.delete(data.user_id as string);
+    }
+    return [...seen].sort();
+  };
+  t.same(view(ann), ['ann', 'bob']);
+  t.same(view(bob), ['ann', 'bob']);
+  const first = (s: Fixture) => s.connection.decoded()[0]?.event;
+  t.equal(first(ann), 'broadcastt_internal:subscription_succeeded', 'the roster comes before any member event');
+  t.equal(first(bob), 'broadcastt_internal:subscription_succeeded');
+});

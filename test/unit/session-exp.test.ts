@@ -4,8 +4,12 @@ import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { channelId } from '../../src/protocol/channel-id.js';
 import { makeNode, makeSession, type SessionFixture, type SessionOptions } from '../helpers/fake-connection.js';
 
-/** Sessions on one gateway node. */
+/** Clients of these tests may broadcast on any channel but system ones: EXP's trust model (D9a). */
+const EXP_TRUST = { clientBroadcasts: 'all' } as const;
+
+/** Sessions on one gateway node of an app that trusts its clients' broadcasts. */
 function network(count: number, options: SessionOptions = {}): SessionFixture[] {
+  options = { ...options, app: { ...EXP_TRUST, ...options.app } };
   const on = makeNode(options);
   return Array.from({ length: count }, (_, i) => makeSession({ ...options, socketId: `1.${i + 1}`, on }));
 }
@@ -122,7 +126,7 @@ t.test('a broadcast reaches every subscriber, the sender included, and collects 
 });
 
 t.test('broadcast refusals carry the request_id and leave the connection open', async (t) => {
-  const { send, connection } = makeSession({ app: { maxBroadcastsPerSecond: 2, maxPendingBroadcasts: 3, maxEventDataBytes: 50, maxEventNameLength: 10 } });
+  const { send, connection } = makeSession({ app: { ...EXP_TRUST, maxBroadcastsPerSecond: 2, maxPendingBroadcasts: 3, maxEventDataBytes: 50, maxEventNameLength: 10 } });
   const errorOf = (request_id: unknown) => connection.decoded().find((f) => f.event === 'broadcastt:error' && (f.data as { request_id?: unknown }).request_id === request_id)?.data;
   send({ event: 'broadcastt:broadcast', data: { request_id: 'private', channel: 'private-x', name: 'e' } });
   send({ event: 'broadcastt:broadcast', data: { request_id: 'big', channel: 'x', name: 'e', payload: 'y'.repeat(60) } });
@@ -159,7 +163,7 @@ t.test('responders on private channels must be subscribed; unknown ids are dropp
 });
 
 t.test("a closed connection's broadcasts are released at once", async (t) => {
-  const { send, session, node, connection } = makeSession();
+  const { send, session, node, connection } = makeSession({ app: EXP_TRUST });
   send({ event: 'broadcastt:broadcast', data: { request_id: 1, channel: 'x', name: 'e', timeout: 60_000 } });
   send({ event: 'broadcastt:broadcast', data: { request_id: 2, channel: 'y', name: 'e', timeout: 60_000 } });
   t.equal(node.broadcasts.size, 2);
@@ -168,3 +172,65 @@ t.test("a closed connection's broadcasts are released at once", async (t) => {
   node.broadcasts.finishAll();
   t.notOk(connection.frames().some((f) => f.event.endsWith('broadcast_responses')));
 });
+
+t.test('clientBroadcasts (D9a): who may broadcast where', async (t) => {
+  const refusal = (connection: SessionFixture['connection']) => connection.decoded().filter((f) => f.event === 'broadcastt:error').map((f) => (f.data as { message: string }).message);
+  const sent = (connection: SessionFixture['connection'], name: string) => connection.decoded().some((f) => f.event === name);
+
+  t.test('authorized (the default): private and presence channels the connection joined, and consumer channels', async (t) => {
+    const { send, connection, app, session } = makeSession();
+    t.equal(app.clientBroadcasts, 'authorized');
+    send({ event: 'broadcastt:broadcast', data: { request_id: 1, channel: 'news', name: 'forged' } });
+    t.match(refusal(connection), [/clients may broadcast only on private and presence channels they joined and on consumer channels, not on news \(clientBroadcasts: authorized\)/], 'not on a public channel');
+    send({ event: 'broadcastt:subscribe', data: { channel: 'private-room', auth: authorizeChannel(app, session.socketId, 'private-room').auth } });
+    send({ event: 'broadcastt:broadcast', data: { request_id: 2, channel: 'private-room', name: 'joined' } });
+    t.ok(sent(connection, 'joined'), 'on a private channel it joined');
+    send({ event: 'broadcastt:subscribe', data: { channel: 'lobby', consumer: true } });
+    send({ event: 'broadcastt:broadcast', data: { request_id: 3, channel: { name: 'lobby', consumer: true }, name: 'consumer' } });
+    t.ok(sent(connection, 'consumer'), 'on a consumer channel');
+  });
+
+  t.test('off: none; all: every channel but system ones', async (t) => {
+    const off = makeSession({ app: { clientBroadcasts: 'off' } });
+    off.send({ event: 'broadcastt:broadcast', data: { request_id: 1, channel: { name: 'lobby', consumer: true }, name: 'x' } });
+    t.match(refusal(off.connection), [/client broadcasts are off for app test-app/]);
+    const all = makeSession({ app: EXP_TRUST });
+    all.send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    all.send({ event: 'broadcastt:broadcast', data: { request_id: 1, channel: 'news', name: 'public' } });
+    t.ok(sent(all.connection, 'public'));
+  });
+
+  t.test('responses are never restricted by it: a device may answer a backend’s broadcast on a public channel', async (t) => {
+    const { send, connection, node, app } = makeSession({ app: { clientBroadcasts: 'off' } });
+    send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+    const outcome = node.broadcast(app, 'news', 'ask', '{}', 60_000);
+    const asked = connection.frames().find((f) => f.event === 'ask') as unknown as { id: string };
+    send({ event: 'broadcastt:response', data: { id: asked.id, channel: 'news', payload: 'yes' } });
+    node.broadcasts.finishAll();
+    t.same(JSON.parse((await outcome).responses), ['yes']);
+  });
+});
+
+t.test('budgets: a connection holds at most maxPendingBroadcastsPerConnection, clients at most their share, and REST keeps the rest', async (t) => {
+  const [a, b] = network(2, { app: { maxPendingBroadcastsPerConnection: 2, maxPendingClientBroadcasts: 3, maxPendingBroadcasts: 4 } }) as [SessionFixture, SessionFixture];
+  const broadcast = (s: SessionFixture, request_id: number) => s.send({ event: 'broadcastt:broadcast', data: { request_id, channel: 'x', name: 'e', timeout: 60_000 } });
+  const errorOf = (s: SessionFixture, request_id: number) => s.connection.decoded().find((f) => f.event === 'broadcastt:error' && (f.data as { request_id?: number }).request_id === request_id)?.data;
+  for (const id of [1, 2, 3]) broadcast(a, id);
+  t.match(errorOf(a, 3), { code: WsErrors.BroadcastRejected.code, message: /this connection already has 2 broadcasts waiting/ });
+  broadcast(b, 4);
+  broadcast(b, 5);
+  t.match(errorOf(b, 5), { code: WsErrors.BroadcastRejected.code, message: /the clients of app test-app already have 3 broadcasts waiting/ });
+  t.ok(a.node.broadcast(a.app, 'x', 'from-rest', '{}', 60_000), 'REST still broadcasts: it has its own share');
+  a.node.broadcasts.finishAll();
+});
+
+t.test('responses are limited per connection: maxResponsesPerSecond', async (t) => {
+  const { send, connection, clock } = makeSession({ app: { maxResponsesPerSecond: 2 } });
+  for (let i = 0; i < 3; i++) send({ event: 'broadcastt:response', data: { id: `n.${i}`, channel: 'news', payload: i } });
+  t.match(connection.decoded().map((f) => f.data), [{ code: WsErrors.ResponseRejected.code, message: /over the limit of 2 responses per second/, channel: 'news' }]);
+  clock.now += 1000;
+  connection.clear();
+  send({ event: 'broadcastt:response', data: { id: 'n.9', channel: 'news', payload: 9 } });
+  t.same(connection.sent, [], 'a new second, a new budget');
+});
+

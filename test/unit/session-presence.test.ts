@@ -76,3 +76,21 @@ t.test('presence: a full channel refuses new users but not more sockets of a mem
   await join(sameUser, 'a');
   t.match(sameUser.connection.last(), { event: 'broadcastt_internal:subscription_succeeded', data: { presence: { count: 1 } } });
 });
+
+t.test('presence user ids: "__proto__" is an ordinary member, and ids are at most maxPresenceUserIdLength', async (t) => {
+  const on = makeNode({ app: { maxPresenceUserIdLength: 10 } });
+  const { app } = on;
+  const join = async (socketId: string, userId: string) => {
+    const s = makeSession({ socketId, on });
+    const channelData = JSON.stringify({ user_id: userId, user_info: { name: userId } });
+    s.send({ event: 'broadcastt:subscribe', data: { channel: 'presence-odd', ...authorizeChannel(app, socketId, 'presence-odd', channelData) } });
+    await settled();
+    return s.connection.last();
+  };
+  await join('1.1', 'ann');
+  const roster = (await join('1.2', '__proto__')).data as { presence: { ids: string[]; hash: Record<string, unknown>; count: number } };
+  t.same(roster.presence.ids.sort(), ['__proto__', 'ann']);
+  t.ok(Object.hasOwn(roster.presence.hash, '__proto__'), 'the hash has it as its own key');
+  t.same(roster.presence.hash.__proto__, { name: '__proto__' });
+  t.match(await join('1.3', 'x'.repeat(11)), { event: 'broadcastt:subscription_error', data: { type: 'InvalidChannelData', error: /user_id is 11 characters, over the limit of 10/ } });
+});

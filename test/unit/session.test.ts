@@ -205,7 +205,7 @@ t.test('an unexpected exception handling another frame is a non-fatal ServerErro
       throw new Error('boom');
     },
   };
-  const { send, connection, log } = makeSession({ fanOut: failing });
+  const { send, connection, log } = makeSession({ fanOut: failing, app: { clientBroadcasts: 'all' } });
   send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
   connection.clear();
   send({ event: 'broadcastt:broadcast', data: { request_id: 'q', channel: 'news', name: 'hello' } });
@@ -213,4 +213,25 @@ t.test('an unexpected exception handling another frame is a non-fatal ServerErro
   t.match(connection.last().data, { request_id: 'q', channel: 'news' });
   t.notMatch(connection.last().data, { message: /boom/ }, 'internals are not leaked to the client');
   t.match(log.lines, [{ level: 'error', message: /unexpected error/ }]);
+});
+
+t.test('a frame nested deeper than maxJsonDepth is refused before it is parsed, naming the limit, and logs nothing', async (t) => {
+  const { send, connection, log } = makeSession({ config: { maxJsonDepth: 16 }, app: { clientBroadcasts: 'all' } });
+  const deep = `{"event":"broadcastt:broadcast","data":{"request_id":"q","channel":"x","name":"e","payload":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`;
+  send(deep);
+  assertNonFatalError(t, connection, WsErrors.InvalidMessage.code, /the frame nests deeper than 16 levels/);
+  connection.clear();
+  send({ event: 'broadcastt:broadcast', data: { request_id: 'ok', channel: 'x', name: 'e', payload: { text: '[[[[[[[[[[[[[[[[[[[[[[' } } });
+  t.notOk(connection.decoded().some((f) => f.event === 'broadcastt:error'), 'brackets in strings do not count');
+  t.same(log.lines, [], 'refusals of bad input are not errors of the gateway');
+});
+
+t.test('unexpected errors are logged at most once per interval, however many', async (t) => {
+  const failing = { join: () => {}, leave: () => {}, deliver: () => {
+    throw new Error('boom');
+  } };
+  const { send, log } = makeSession({ fanOut: failing, app: { clientBroadcasts: 'all', maxBroadcastsPerSecond: 1000 } });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'news' } });
+  for (let i = 0; i < 50; i++) send({ event: 'broadcastt:broadcast', data: { request_id: i, channel: 'news', name: 'e' } });
+  t.equal(log.lines.filter((l) => l.level === 'error').length, 1);
 });
