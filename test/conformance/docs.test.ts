@@ -9,8 +9,9 @@ import { ROOT } from '../helpers/source-files.js';
 /** The documents are part of the contract: each names what the code has, and each link leads somewhere. */
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const readme = read('README.md');
+const configuration = read('docs/configuration.md');
 const protocol = read('protocol/PROTOCOL.md');
-const DOCUMENTS = ['README.md', 'protocol/PROTOCOL.md', 'bench/README.md', 'docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md'];
+const DOCUMENTS = ['README.md', 'protocol/PROTOCOL.md', 'bench/README.md', 'docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md', 'docs/configuration.md', 'python/README.md'];
 
 t.test('the README is for deciding and starting: at most about 20 KB', async (t) => {
   t.ok(Buffer.byteLength(readme) <= 20_480, `${Buffer.byteLength(readme)} bytes`);
@@ -25,20 +26,20 @@ t.test('every relative link in the documents names a file that exists', async (t
 });
 
 t.test('the README links every page of docs/ and the benchmark page', async (t) => {
-  for (const page of ['docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md', 'bench/README.md']) t.match(readme, `](${page})`, page);
+  for (const page of ['docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md', 'docs/configuration.md', 'bench/README.md', 'python/README.md']) t.match(readme, `](${page})`, page);
 });
 
-t.test('the README configuration table lists every setting, its flag and its variable', async (t) => {
+t.test('docs/configuration.md lists every setting, its flag, its variable and its default', async (t) => {
   for (const setting of SETTINGS) {
-    t.match(readme, `| \`${setting.name}\` | \`${setting.flag}\` | \`${setting.env}\` | \`${String(setting.default)}\` |`, setting.name);
+    t.match(configuration, `| \`${setting.name}\` | \`${setting.flag}\` | \`${setting.env}\` | \`${String(setting.default)}\` |`, setting.name);
   }
-  for (const name of Object.values(APP_ENV)) t.match(readme, name);
+  for (const name of Object.values(APP_ENV)) t.match(configuration, name);
 });
 
-t.test('the README app table lists every per-app setting', async (t) => {
+t.test('docs/configuration.md lists every per-app setting', async (t) => {
   for (const name of Object.keys(configSchema.$defs.app.properties)) {
     if (name === 'id' || name === 'key' || name === 'secret') continue;
-    t.match(readme, `| \`${name}\` | \``, name);
+    t.match(configuration, `| \`${name}\` | \``, name);
   }
 });
 
