@@ -37,6 +37,8 @@ export interface ApiContext {
 type AppRoute = (request: ApiRequest, app: App) => Answer;
 
 const NO_BODY = Buffer.alloc(0);
+/** The answer of every accepted publish, made once. */
+const OK: ApiResponse = Object.freeze(json(200, {}));
 
 /**
  * The REST API as a pure function of a request: routing, app lookup, signature check and the endpoint. The
@@ -105,7 +107,7 @@ function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefine
 function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => AppRoute | undefined {
   const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (request, app) => {
     for (const e of parse(request.body, app)) node.publishEvent(app.id, e.channel, e.name, e.data, e.exceptSocketId);
-    return json(200, {});
+    return OK;
   };
   const fixed: Record<string, AppRoute | undefined> = {
     'POST event': publishing(parseTrigger),
@@ -119,7 +121,7 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
     'POST responses': (request, app) => {
       const { id, channel, data } = parseResponse(request.body, app);
       node.respond(app.id, id, channel.wire, data);
-      return json(200, {});
+      return OK;
     },
     'GET channels': (request, app) => listChannels(node, app, new URLSearchParams(request.query)),
   };
@@ -147,7 +149,7 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
         throw new HttpError('BadRequest', 'the user id in the path is not valid percent-encoding');
       }
       node.terminateUser(app.id, id);
-      return json(200, {});
+      return OK;
     };
   };
 

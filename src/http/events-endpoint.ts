@@ -55,10 +55,11 @@ function triggerEvents(value: unknown, app: App): OutgoingEvent[] {
   if (channels.length > app.maxChannelsPerTrigger) {
     throw new HttpError('BadRequest', `body.channels has ${channels.length} entries, over the limit of ${app.maxChannelsPerTrigger}`);
   }
-  const wires = channels.map((channel, i) => wireName(channel, trigger.channels ? `body.channels[${i}]` : 'body.channel', app));
+  const wires = channels.map((channel, i) => wireName(channel, () => (trigger.channels ? `body.channels[${i}]` : 'body.channel'), app));
   checkEvent(trigger, 'body', app);
   const data = asJsonText(trigger.data);
-  return [...new Set(wires)].map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id }));
+  const unique = wires.length === 1 ? wires : [...new Set(wires)];
+  return unique.map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id }));
 }
 
 function batchEvents(value: unknown, app: App): OutgoingEvent[] {
@@ -76,7 +77,7 @@ function batchEvents(value: unknown, app: App): OutgoingEvent[] {
     if (!validators.batchItem(item)) throw new HttpError('BadRequest', describeErrors(validators.batchItem.errors, at));
     const event = item as BatchItem;
     checkEvent(event, at, app);
-    const channel = wireName(event.channel, `${at}.channel`, app);
+    const channel = wireName(event.channel, () => `${at}.channel`, app);
     return { channel, name: event.name, data: asJsonText(event.data), exceptSocketId: event.socket_id };
   });
 }
@@ -91,7 +92,13 @@ function checkEvent(event: { name: string; data: string }, at: string, app: App)
   }
 }
 
-/** The channel's canonical wire name; IDs in any base64 form are accepted (D8). */
-function wireName(channel: string, at: string, app: App): string {
-  return asHttp(at, () => resolveChannel(channel, app).wire);
+/** The channel's canonical wire name; IDs in any base64 form are accepted (D8). `at` names it in a refusal. */
+function wireName(channel: string, at: () => string, app: App): string {
+  try {
+    return resolveChannel(channel, app).wire;
+  } catch (error) {
+    return asHttp(at(), () => {
+      throw error;
+    });
+  }
 }

@@ -1,7 +1,9 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import type { App } from '../apps/app-registry.js';
 import { HttpError } from '../errors.js';
 import type { ApiRequest } from './api-types.js';
+import { parseQuery } from './query-string.js';
 
 /** Requests signed more than this far from server time are refused (replay window, as Pusher). */
 export const MAX_CLOCK_SKEW_SECONDS = 600;
@@ -26,26 +28,26 @@ export function verifyRequestSignature(request: SignableRequest, app: App, nowSe
  * claims (null when absent), for verifyBodyMd5 once the body is in.
  */
 export function verifyQuerySignature(request: Omit<SignableRequest, 'body'>, app: App, nowSeconds: number): string | null {
-  const params = new URLSearchParams(request.query);
-  const signature = params.get('auth_signature');
+  const params = parseQuery(request.query);
+  const get = (key: string): string | null => params.find(([name]) => name === key)?.[1] ?? null;
+  const signature = get('auth_signature');
   if (!signature) fail('auth_signature is missing');
   // Buffer.from(…, 'hex') stops at the first non-hex character, so the format is checked first.
   if (!SIGNATURE_FORMAT.test(signature)) fail('auth_signature must be 64 hex digits');
-  if (params.get('auth_key') !== app.key) fail('auth_key does not match the app');
-  if (params.get('auth_version') !== AUTH_VERSION) fail(`auth_version must be ${AUTH_VERSION}`);
+  if (get('auth_key') !== app.key) fail('auth_key does not match the app');
+  if (get('auth_version') !== AUTH_VERSION) fail(`auth_version must be ${AUTH_VERSION}`);
 
-  const timestamp = Number(params.get('auth_timestamp') ?? Number.NaN);
+  const timestamp = Number(get('auth_timestamp') ?? Number.NaN);
   if (!Number.isInteger(timestamp)) fail('auth_timestamp must be Unix seconds');
   const skew = Math.abs(nowSeconds - timestamp);
   if (skew > MAX_CLOCK_SKEW_SECONDS) fail(`auth_timestamp is ${skew} s from server time; at most ${MAX_CLOCK_SKEW_SECONDS} s allowed`);
 
-  const bodyMd5 = params.get('body_md5');
+  const bodyMd5 = get('body_md5');
   if (request.method === 'POST' && bodyMd5 === null) fail('body_md5 is missing');
 
-  params.delete('auth_signature');
-  params.sort();
-  const toSign = stringToSign(request.method, request.path, params);
-  const expected = createHmac('sha256', app.secret).update(toSign).digest();
+  const signed = params.filter(([name]) => name !== 'auth_signature').sort(byKey);
+  const toSign = stringToSign(request.method, request.path, signed);
+  const expected = createHmac('sha256', secretKeyOf(app)).update(toSign).digest();
   const given = Buffer.from(signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     fail(`auth_signature does not match; the string to sign is ${JSON.stringify(toSign)}`);
@@ -56,8 +58,26 @@ export function verifyQuerySignature(request: Omit<SignableRequest, 'body'>, app
 /** The body is the one the signed query's body_md5 names (a POST, or any request with a body). */
 export function verifyBodyMd5(method: string, body: Buffer, claimed: string | null): void {
   if (method !== 'POST' && body.length === 0) return;
-  if (claimed !== createHash('md5').update(body).digest('hex')) fail('body_md5 does not match the MD5 of the request body');
+  if (claimed !== md5Hex(body)) fail('body_md5 does not match the MD5 of the request body');
 }
+
+/** Sorted by key in UTF-16 code units, as URLSearchParams.sort() and the server libraries sort (stable). */
+function byKey([a]: [string, string], [b]: [string, string]): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Each app's secret as a key object, made once: the HMAC then skips importing the key on every request. */
+const secretKeys = new WeakMap<App, KeyObject>();
+
+function secretKeyOf(app: App): KeyObject {
+  let key = secretKeys.get(app);
+  if (!key) secretKeys.set(app, (key = createSecretKey(Buffer.from(app.secret))));
+  return key;
+}
+
+/** MD5 as hex: crypto.hash (Node ≥ 20.12) in one native call, or a Hash object where it is missing (20.10). */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'hex') => string }).hash;
+const md5Hex: (body: Buffer) => string = oneShot ? (body) => oneShot('md5', body, 'hex') : (body) => createHash('md5').update(body).digest('hex');
 
 function fail(why: string): never {
   throw new HttpError('InvalidSignature', why);
