@@ -92,7 +92,8 @@ export function readBody(
 export function writeResponse(res: HttpResponse, response: ApiResponse, closeConnection = false): void {
   res.cork(() => {
     res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ''}`);
-    res.writeHeader('content-type', 'application/json');
+    if (response.headers?.['content-type'] === undefined) res.writeHeader('content-type', 'application/json');
+    for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value);
     res.end(response.body, closeConnection);
   });
 }
