@@ -31,7 +31,7 @@ export function Refusals({ refusals }: { refusals: readonly Refusal[] }) {
         Recent refusals <span class="muted">{refusals.length}</span>
       </h2>
       {refusals.length === 0 ? (
-        <p class="muted">Nothing refused since the console opened.</p>
+        <p class="muted">No refusals kept on this node.</p>
       ) : (
         <table>
           <thead>
