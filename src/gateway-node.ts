@@ -250,24 +250,9 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     this.index.unwatch(appId, channel, watcher);
   }
 
-  /** A REST request of the app was refused. */
-  refused(appId: string, error: HttpError, request: string): void;
-  /** A frame of a session was refused. */
-  refused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void;
-  refused(by: string | Session, error: HttpError | ProtocolError | SubscriptionError, detail?: string): void {
-    if (typeof by === 'string') {
-      this.activity.refused(by, { source: 'rest', name: error.kind, code: (error as HttpError).status, message: error.message, ...(detail ? { request: detail } : {}) });
-      return;
-    }
-    const isSubscribe = error instanceof SubscriptionError;
-    this.activity.refused(by.app.id, {
-      source: isSubscribe ? 'subscribe' : 'frame',
-      name: error.kind,
-      code: isSubscribe ? error.status : (error as ProtocolError).code,
-      message: error.message,
-      socketId: by.socketId,
-      ...(isSubscribe ? { channel: error.channel } : detail === undefined ? {} : { channel: detail }),
-    });
+  /** A REST request of the app was refused (ApiNode). */
+  refused(appId: string, error: HttpError, request: string): void {
+    this.activity.refused(appId, { source: 'rest', name: error.kind, code: error.status, message: error.message, request });
   }
 
   // SessionHost: what sessions do through their node.
@@ -282,6 +267,14 @@ export class GatewayNode implements SessionHost, ConsoleNode {
 
   signedIn(session: Session, userId: string): void {
     this.sessions.signIn(session, userId);
+  }
+
+  frameRefused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void {
+    const fields =
+      error instanceof SubscriptionError
+        ? { source: 'subscribe' as const, code: error.status, channel: error.channel }
+        : { source: 'frame' as const, code: error.code, ...(channel === undefined ? {} : { channel }) };
+    this.activity.refused(session.app.id, { ...fields, name: error.kind, message: error.message, socketId: session.socketId });
   }
 
   closed(session: Session): void {

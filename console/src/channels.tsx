@@ -4,6 +4,8 @@ import { decodeChannel, describeChannel } from './format';
 import type { ChannelRef, Watched } from './live';
 
 const REFRESH_MS = 2000;
+/** The busiest channels shown; an app with more has the rest counted below the table. */
+const MAX_ROWS = 200;
 
 interface Row {
   readonly wire: string;
@@ -75,7 +77,7 @@ export function Channels(props: { session: ConsoleSession; watched: Watched | un
             </tr>
           </thead>
           <tbody>
-            {rows.map((row) => (
+            {rows.slice(0, MAX_ROWS).map((row) => (
               <tr key={row.wire} class={row.wire === watched?.wire ? 'selected' : ''} onClick={() => onWatch(row.wire)} title="Watch this channel">
                 <td class="channel-name">{row.label}</td>
                 <td class="num">{row.subscriptions}</td>
@@ -85,6 +87,7 @@ export function Channels(props: { session: ConsoleSession; watched: Watched | un
           </tbody>
         </table>
       )}
+      {rows && rows.length > MAX_ROWS && <p class="muted">and {rows.length - MAX_ROWS} more with fewer subscribers.</p>}
       {members && (
         <div class="members">
           <h3>

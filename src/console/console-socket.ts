@@ -11,6 +11,11 @@ import { verifyToken } from './console-token.js';
 export const AUTH_TIMEOUT_MS = 10_000;
 /** How often a signed-in console socket gets the app's counts and new refusals. */
 export const STATS_INTERVAL_MS = 1000;
+/**
+ * How often the occupied channels are counted again: in a cluster that reads the app's whole channel map from
+ * the store, so not every second.
+ */
+export const CHANNELS_INTERVAL_MS = 2000;
 /** A console page pings every 25 s; one silent for this long is gone. */
 export const SILENCE_TIMEOUT_MS = 90_000;
 
@@ -18,6 +23,7 @@ export interface ConsoleSocketHost {
   readonly apps: AppRegistry;
   readonly node: ConsoleNode;
   readonly nowMs: () => number;
+  readonly logUnexpected: (fields: Record<string, unknown>) => void;
   /** The socket has closed (called once). */
   closed(socket: ConsoleSocket): void;
 }
@@ -33,6 +39,8 @@ export class ConsoleSocket implements Watcher {
   private app: App | undefined;
   private watched: Channel | undefined;
   private lastRefusal = 0;
+  /** The app's occupied channels when last counted (null: the cluster store could not be read), and when. */
+  private channels: { count: number | null; atMs: number } | undefined;
   private lastSeenMs: number;
   private isSendingStats = false;
   private isClosed = false;
@@ -54,6 +62,7 @@ export class ConsoleSocket implements Watcher {
       if (isBinary) throw new ProtocolError('BinaryNotSupported');
       this.handle(decodeConsoleFrame(message instanceof Uint8Array ? message : new Uint8Array(message)));
     } catch (error) {
+      if (!(error instanceof ProtocolError)) this.host.logUnexpected({ error: String(error) });
       this.fail(error instanceof ProtocolError ? error : new ProtocolError('ServerError'));
     }
   }
@@ -145,18 +154,29 @@ export class ConsoleSocket implements Watcher {
     if (this.isSendingStats) return;
     this.isSendingStats = true;
     const { node } = this.host;
-    let channels: number | null = null;
     try {
-      channels = [...(await node.channelCounts(app.id))].length;
-    } catch {
-      // The cluster store is away: the page shows the count as unknown.
+      const channels = await this.channelCount(app);
+      const refusals = node.activity.refusalsSince(app.id, this.lastRefusal);
+      this.lastRefusal = refusals.at(-1)?.seq ?? this.lastRefusal;
+      const stats = { time: this.host.nowMs(), connections: node.connectionCount(app.id), channels, published: node.activity.publishedCount(app.id), refusals, webhooks: null };
+      this.connection.send(encodeConsoleFrame(ConsoleEvents.stats, stats));
     } finally {
       this.isSendingStats = false;
     }
-    const refusals = node.activity.refusalsSince(app.id, this.lastRefusal);
-    this.lastRefusal = refusals.at(-1)?.seq ?? this.lastRefusal;
-    const stats = { time: this.host.nowMs(), connections: node.connectionCount(app.id), channels, published: node.activity.publishedCount(app.id), refusals, webhooks: null };
-    this.connection.send(encodeConsoleFrame(ConsoleEvents.stats, stats));
+  }
+
+  /** The app's occupied channels, counted again every CHANNELS_INTERVAL_MS; null while the store is away. */
+  private async channelCount(app: App): Promise<number | null> {
+    const nowMs = this.host.nowMs();
+    if (this.channels && nowMs - this.channels.atMs < CHANNELS_INTERVAL_MS) return this.channels.count;
+    let count: number | null = null;
+    try {
+      count = [...(await this.host.node.channelCounts(app.id))].length;
+    } catch {
+      // The cluster store cannot be read: the page shows the count as unknown.
+    }
+    this.channels = { count, atMs: nowMs };
+    return count;
   }
 
   private after(ms: number, run: () => void): void {

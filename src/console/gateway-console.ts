@@ -36,10 +36,12 @@ export class GatewayConsole {
   readonly http: (head: RequestHead) => Step | undefined;
   private readonly sockets = new Set<ConsoleSocket>();
   private readonly nowMs: () => number;
+  private readonly logUnexpected: (fields: Record<string, unknown>) => void;
   private isClosing = false;
 
   constructor(private readonly options: ConsoleOptions) {
     this.nowMs = options.nowMs ?? Date.now;
+    this.logUnexpected = throttledLog(options.log, 'error', 'unexpected error in the console');
     const assets = options.assets ?? loadConsoleAssets();
     if (!assets) options.log.warn('the console page has not been built (dist/console/ is missing): run npm run build');
     this.http = consoleHttp({
@@ -49,7 +51,7 @@ export class GatewayConsole {
       limiter: new SignInLimiter(),
       tokenTtlSeconds: options.tokenTtlSeconds,
       nowMs: this.nowMs,
-      logUnexpected: throttledLog(options.log, 'error', 'unexpected error in the console'),
+      logUnexpected: this.logUnexpected,
     });
   }
 
@@ -74,6 +76,7 @@ export class GatewayConsole {
       apps: this.options.apps,
       node: this.options.node,
       nowMs: this.nowMs,
+      logUnexpected: this.logUnexpected,
       closed: (gone) => this.sockets.delete(gone),
     });
     this.sockets.add(socket);

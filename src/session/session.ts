@@ -57,7 +57,7 @@ export interface SessionHost {
   /** The session has closed and left every channel (called once). */
   closed(session: Session): void;
   /** A frame of the session was refused (what the console lists as the app's recent refusals). */
-  refused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void;
+  frameRefused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void;
   readonly log: Logger;
   /** Logs an unexpected error while handling a message; at most a line per interval, however many there are. */
   readonly logUnexpected: (fields: Record<string, unknown>) => void;
@@ -457,12 +457,12 @@ export class Session implements Subscriber {
       error = new SubscriptionError(refusal ? 'InvalidSubscription' : 'ServerError', echoedChannel(frame.data.channel), refusal?.message);
     }
     if (error instanceof SubscriptionError) {
-      this.host.refused(this, error);
+      this.host.frameRefused(this, error);
       return this.connection.send(encodeFrame(this.names().subscriptionError, error.toData(), error.channel));
     }
     const refusal = error instanceof ProtocolError ? error : new ProtocolError('ServerError');
     const context = frame === undefined ? {} : contextOfFrame(frame);
-    this.host.refused(this, refusal, context.channel ?? refusal.context.channel);
+    this.host.frameRefused(this, refusal, context.channel ?? refusal.context.channel);
     if (refusal.fatal || frame === undefined) return this.fail(refusal);
     this.connection.send(encodeFrame(this.names().error, errorData(refusal, context)));
   }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { AppActivity, REFUSALS_KEPT } from '../../src/console/app-activity.js';
-import { HttpErrors, WsErrors } from '../../src/errors.js';
+import { HttpErrors, SubscriptionErrors, WsErrors } from '../../src/errors.js';
+import { FakeConnection, makeSession } from '../helpers/fake-connection.js';
 
 t.test('publishes are counted per app', async (t) => {
   const activity = new AppActivity();
@@ -24,4 +25,19 @@ t.test('refusals are numbered per app, read after a number, and only the latest 
   t.same(activity.refusalsSince('a', REFUSALS_KEPT + 18).map((r) => r.seq), [REFUSALS_KEPT + 19, REFUSALS_KEPT + 20]);
   t.match(activity.refusalsSince('b'), [{ seq: 1, source: 'rest', request: 'POST /apps/b/events' }]);
   t.same(activity.refusalsSince('c'), []);
+});
+
+t.test('the node notes refused subscriptions, frames and connections of an app, and counts its publishes', async (t) => {
+  const { node, app, session, send } = makeSession({ app: { maxConnections: 1 } });
+  send({ event: 'broadcastt:subscribe', data: { channel: 'private-x' } });
+  send({ event: 'broadcastt:nonsense' });
+  node.open(new FakeConnection(), { path: `/app/${app.key}`, query: '' });
+  t.match(node.activity.refusalsSince(app.id), [
+    { source: 'subscribe', name: 'AuthError', code: SubscriptionErrors.AuthError.status, channel: 'private-x', socketId: session.socketId },
+    { source: 'frame', name: 'UnknownEvent', code: WsErrors.UnknownEvent.code, socketId: session.socketId },
+    { source: 'connect', name: 'OverConnectionQuota', code: WsErrors.OverConnectionQuota.code },
+  ]);
+  node.publishEvent(app.id, 'news', 'e', '{}');
+  node.publishEvent(app.id, 'elsewhere', 'e', '{}');
+  t.equal(node.activity.publishedCount(app.id), 2, 'every publish, whether anyone listens or not');
 });
