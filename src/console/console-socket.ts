@@ -16,6 +16,11 @@ export const STATS_INTERVAL_MS = 1000;
  * the store, so not every second.
  */
 export const CHANNELS_INTERVAL_MS = 2000;
+/**
+ * A page that cannot keep up with the channel it watches (its send buffer reached this) is closed with 4101
+ * and reconnects, rather than silently missing frames the transport would drop.
+ */
+export const MAX_CONSOLE_BUFFER_BYTES = 1024 * 1024;
 /** A console page pings every 25 s; one silent for this long is gone. */
 export const SILENCE_TIMEOUT_MS = 90_000;
 
@@ -142,6 +147,7 @@ export class ConsoleSocket implements Watcher {
 
   private tick(): void {
     if (this.host.nowMs() - this.lastSeenMs >= SILENCE_TIMEOUT_MS) return this.fail(new ProtocolError('PongNotReceived', 'the console page stopped pinging'));
+    if (this.connection.bufferedAmount() >= MAX_CONSOLE_BUFFER_BYTES) return this.fail(new ProtocolError('SlowConsumer', `over ${MAX_CONSOLE_BUFFER_BYTES} bytes were queued`));
     if (this.app) void this.sendStats(this.app);
   }
 
