@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console page (console/src) runs in the browser.
+    files: ['console/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Functions short enough to read at once (issue 12): the composition root included.
     files: ['src/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 100, skipBlankLines: true, skipComments: true }] },

@@ -28,6 +28,9 @@ export interface GatewayConfig {
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
   readonly tlsPassphrase: string;
+  /** Serve the debug console at /console (docs/console.md); the demo configuration turns it on. */
+  readonly console: boolean;
+  readonly consoleTokenTtlSeconds: number;
   readonly apps: readonly App[];
 }
 
@@ -49,7 +52,9 @@ export const DEMO_HOST = '127.0.0.1';
 /** Validates options and fills in defaults. Throws ConfigError naming the offending path. */
 export function resolveConfig(options: GatewayOptions = {}, source = 'config'): GatewayConfig {
   const config = structuredClone(options) as Record<string, unknown>;
+  // The demo app's secret is public: it listens on this machine only, and its console is on for trying things out.
   if (config.apps === undefined && config.host === undefined) config.host = DEMO_HOST;
+  if (config.apps === undefined && config.console === undefined) config.console = true;
   if (!validate(config)) throw new ConfigError(`${source}: ${describeErrors(validate.errors, 'config')}`);
   const resolved = config as unknown as GatewayConfig;
   if (resolved.maxFrameBytes < resolved.maxMessageBytes) {

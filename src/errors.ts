@@ -71,11 +71,18 @@ export class SubscriptionError extends Error {
   }
 }
 
-/** An error answer of the REST API: HTTP status plus a JSON body `{"error": message}`. */
+/**
+ * An error answer of the REST API: HTTP status plus a JSON body `{"error": message}`, and a `Retry-After`
+ * header when the client may try again after `retryAfterSeconds`.
+ */
 export class HttpError extends Error {
   readonly status: number;
 
-  constructor(readonly kind: HttpErrorName, detail?: string) {
+  constructor(
+    readonly kind: HttpErrorName,
+    detail?: string,
+    readonly retryAfterSeconds?: number,
+  ) {
     const entry = HttpErrors[kind];
     super(detail ? `${entry.message}: ${detail}` : entry.message);
     this.name = 'HttpError';

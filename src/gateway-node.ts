@@ -2,13 +2,16 @@ import { nanoid } from 'nanoid';
 import type { App, AppRegistry } from './apps/app-registry.js';
 import { encodeBroadcastEvent } from './broadcasts/broadcast-event.js';
 import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
-import { ChannelIndex } from './channels/channel-index.js';
+import { ChannelIndex, type Watcher } from './channels/channel-index.js';
 import type { FanOut } from './channels/fan-out.js';
 import { PresenceChannels } from './channels/presence-channels.js';
 import type { ClusterMessage } from './cluster/cluster-message.js';
 import { ClusterNode, type ClusterParts } from './cluster/cluster-node.js';
 import type { GatewayConfig } from './config.js';
-import { HttpError, ProtocolError } from './errors.js';
+import { AppActivity } from './console/app-activity.js';
+import { encodeConsoleResponse } from './console/console-frames.js';
+import type { ConsoleNode } from './console/console-node.js';
+import { HttpError, ProtocolError, SubscriptionError } from './errors.js';
 import { type Logger, throttledLog } from './log.js';
 import { encodeFrame } from './protocol/codec.js';
 import type { Connection, UpgradeRequest } from './protocol/connection.js';
@@ -54,9 +57,10 @@ export interface NodeParts {
  *   every other node's;
  * - `deliver`: to this node's subscribers only (ChannelIndex.deliver, then FanOut.deliver);
  * - `receive`: another node's message, delivered here.
- * It is the host every Session lives on (SessionHost) and what the REST API acts through (ApiNode).
+ * It is the host every Session lives on (SessionHost), and what the REST API and the console act through
+ * (ApiNode, ConsoleNode).
  */
-export class GatewayNode implements SessionHost {
+export class GatewayNode implements SessionHost, ConsoleNode {
   readonly id: string;
   readonly log: Logger;
   readonly logUnexpected: (fields: Record<string, unknown>) => void;
@@ -67,6 +71,8 @@ export class GatewayNode implements SessionHost {
   readonly presence: PresenceChannels;
   /** A broadcast id names the node waiting for its responses, so a response given on any node finds it. */
   readonly broadcasts: PendingBroadcasts;
+  /** Publishes counted and refusals kept per app, for the console. */
+  readonly activity: AppActivity;
   private readonly apps: AppRegistry;
   private readonly cluster: ClusterNode;
   private readonly nextSocketId = socketIdGenerator();
@@ -95,6 +101,7 @@ export class GatewayNode implements SessionHost {
       cluster.broker.send({ kind: 'member', origin: id, appId, channel, event: kind, data });
     }, log);
     this.broadcasts = new PendingBroadcasts(() => `${id}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
+    this.activity = new AppActivity(now);
   }
 
   /**
@@ -126,7 +133,9 @@ export class GatewayNode implements SessionHost {
       ? { dialect: dialectOf(request.query), error: new ProtocolError('ServerRestarting') }
       : admit(request, this.apps, (app) => this.sessions.countFor(app) + this.cluster.connectionsElsewhere(app.id));
     if (admission.error) {
-      refuse(connection, admission.dialect, admission.error);
+      const { error } = admission;
+      if (admission.app) this.activity.refused(admission.app.id, { source: 'connect', name: error.kind, code: error.code, message: error.message });
+      refuse(connection, admission.dialect, error);
       return undefined;
     }
     const session = new Session(connection, admission.app, admission.role, admission.dialect, this.nextSocketId(), this);
@@ -143,6 +152,7 @@ export class GatewayNode implements SessionHost {
    */
   publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId): number {
     const except = exceptSocketId === undefined ? undefined : this.sessions.find(exceptSocketId);
+    this.activity.published(appId);
     if (!this.cluster.isClustered) return this.index.deliver(appId, channel, encode, except);
     const frame = encode();
     this.cluster.broker.send({ kind: 'publish', origin: this.id, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
@@ -159,12 +169,15 @@ export class GatewayNode implements SessionHost {
     this.cluster.heard(message.origin);
     switch (message.kind) {
       case 'publish': {
+        this.activity.published(message.appId);
         const except = message.exceptSocketId === undefined ? undefined : this.sessions.find(message.exceptSocketId);
         this.index.deliver(message.appId, message.channel, () => message.frame, except);
         return;
       }
       case 'response':
-        if (message.target === this.id) this.broadcasts.respond(message.appId, message.id, message.channel, message.payload);
+        if (message.target !== this.id) return;
+        this.showResponse(message.appId, message.id, message.channel, message.payload);
+        this.broadcasts.respond(message.appId, message.id, message.channel, message.payload);
         return;
       case 'terminate':
         return this.terminateHere(message.appId, message.userId);
@@ -195,6 +208,7 @@ export class GatewayNode implements SessionHost {
    * is a live node. What can be answered nowhere (an unknown id, a node that is gone) never crosses Redis.
    */
   respond(appId: string, id: string, channel: ChannelName, payload: string): void {
+    this.showResponse(appId, id, channel, payload);
     if (this.broadcasts.respond(appId, id, channel, payload) || !this.cluster.isClustered) return;
     const target = id.slice(0, id.indexOf(BROADCAST_ID_SEPARATOR));
     if (this.cluster.isLive(target)) this.cluster.broker.send({ kind: 'response', origin: this.id, target, appId, channel, id, payload });
@@ -222,6 +236,25 @@ export class GatewayNode implements SessionHost {
     return (await readCluster(() => this.presence.members(appId, channel))).map((m) => m.userId);
   }
 
+  /** The app's connections in the whole cluster (the other nodes' as of the last heartbeat). */
+  connectionCount(appId: string): number {
+    const app = this.apps.findById(appId);
+    return (app ? this.sessions.countFor(app) : 0) + this.cluster.connectionsElsewhere(appId);
+  }
+
+  watch(appId: string, channel: ChannelName, watcher: Watcher): void {
+    this.index.watch(appId, channel, watcher);
+  }
+
+  unwatch(appId: string, channel: ChannelName, watcher: Watcher): void {
+    this.index.unwatch(appId, channel, watcher);
+  }
+
+  /** A REST request of the app was refused (ApiNode). */
+  refused(appId: string, error: HttpError, request: string): void {
+    this.activity.refused(appId, { source: 'rest', name: error.kind, code: error.status, message: error.message, request });
+  }
+
   // SessionHost: what sessions do through their node.
 
   join(appId: string, channel: ChannelName, session: Session): void {
@@ -234,6 +267,14 @@ export class GatewayNode implements SessionHost {
 
   signedIn(session: Session, userId: string): void {
     this.sessions.signIn(session, userId);
+  }
+
+  frameRefused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void {
+    const fields =
+      error instanceof SubscriptionError
+        ? { source: 'subscribe' as const, code: error.status, channel: error.channel }
+        : { source: 'frame' as const, code: error.code, ...(channel === undefined ? {} : { channel }) };
+    this.activity.refused(session.app.id, { ...fields, name: error.kind, message: error.message, socketId: session.socketId });
   }
 
   closed(session: Session): void {
@@ -287,6 +328,11 @@ export class GatewayNode implements SessionHost {
   private sweep(): void {
     const now = this.now();
     for (const session of this.sessions) session.sweep(now);
+  }
+
+  /** Console watchers of the channel see every response to a broadcast on it, given or collected here. */
+  private showResponse(appId: string, id: string, channel: ChannelName, payload: string): void {
+    this.index.tellWatchers(appId, channel, () => encodeConsoleResponse(channel, id, payload));
   }
 
   private terminateHere(appId: string, userId: string): void {

@@ -4,6 +4,7 @@ import { type App, AppRegistry } from './apps/app-registry.js';
 import { broadcastTimeoutMs, checkBroadcastName, payloadText } from './broadcasts/broadcast-event.js';
 import type { ClusterParts } from './cluster/cluster-node.js';
 import { ConfigError, type GatewayConfig, type GatewayOptions, resolveConfig } from './config.js';
+import { GatewayConsole } from './console/gateway-console.js';
 import { HttpError } from './errors.js';
 import { GatewayNode, type Health } from './gateway-node.js';
 import { createApi } from './http/api.js';
@@ -81,8 +82,8 @@ export interface GatewayDependencies extends ClusterParts {
 }
 
 /**
- * The composition root: configuration → node → REST API → transport. Configuration errors throw here
- * (ConfigError); everything else is built when the gateway starts listening.
+ * The composition root: configuration → node → REST API (and the console, when on) → transport. Configuration
+ * errors throw here (ConfigError); everything else is built when the gateway starts listening.
  */
 export function createGateway(options: GatewayOptions & GatewayDependencies = {}): Gateway {
   const { logger, broker, store, ...settings } = options;
@@ -92,14 +93,21 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   const nodeId = nanoid(12);
   const transport = transportFor(config);
   let node: GatewayNode | undefined;
+  let debugConsole: GatewayConsole | undefined;
   let starting: Promise<number> | undefined;
   let closing: Promise<void> | undefined;
 
   async function start(port: number, host: string): Promise<number> {
     if (!isNativeUws) log.warn(FALLBACK_WARNING);
-    node = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut() }, { broker, store });
-    const api = createApi({ apps, log, nowSeconds: () => Math.floor(Date.now() / 1000), node, maxJsonDepth: config.maxJsonDepth });
-    transport.serve({ open: node.open.bind(node), http: api });
+    const started = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut() }, { broker, store });
+    const gatewayConsole = config.console ? new GatewayConsole({ apps, node: started, log, tokenTtlSeconds: config.consoleTokenTtlSeconds }) : undefined;
+    [node, debugConsole] = [started, gatewayConsole];
+    const api = createApi({ apps, log, nowSeconds: () => Math.floor(Date.now() / 1000), node: started, maxJsonDepth: config.maxJsonDepth, bearer: gatewayConsole?.bearer });
+    // The console's page, sign-in and sockets are on the same port as the app's; everything else is the app's.
+    transport.serve({
+      open: (connection, request) => (gatewayConsole?.accepts(request.path) ? gatewayConsole.open(connection, request) : started.open(connection, request)),
+      http: (head) => gatewayConsole?.http(head) ?? api(head),
+    });
     try {
       const bound = await transport.listen(host, port);
       log.info('listening', { host, port: bound, nodeId, nativeUws: isNativeUws });
@@ -148,6 +156,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
       // clients are told rather than refused at the TCP level.
       closing ??= (async () => {
         await starting?.catch(() => {});
+        debugConsole?.close();
         await node?.drain(config.shutdownTimeoutMs);
         transport.stopListening();
         log.info('closed', { nodeId });

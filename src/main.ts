@@ -55,6 +55,7 @@ function banner(gateway: Gateway, port: number): string {
     `  connect:  ${ws}://${shown}:${port}/app/${first?.key}            (add ?protocol=7 for the pusher: dialect)`,
     `  publish:  POST ${http}://${shown}:${port}/apps/${first?.id}/events  (signed with the app's secret; see README)`,
     `  health:   ${http}://${shown}:${port}/`,
+    ...(gateway.config.console ? [`  console:  ${http}://${shown}:${port}/console  (sign in with an app id and its secret)`] : []),
     '',
   ];
   return `${lines.join('\n')}\n`;

@@ -9,12 +9,23 @@ export type JoinResult = 'first' | 'joined' | 'already';
 export type LeaveResult = 'last' | 'left' | 'absent';
 
 /**
+ * Sees every frame delivered on a channel of this node without being one of its members: it is in no
+ * subscription count, occupancy or presence roster, and the cluster store never hears of it (the debug
+ * console's live log, docs/console.md).
+ */
+export interface Watcher {
+  observe(frame: string): void;
+}
+
+/**
  * The in-memory channel → subscriber index of this node, keyed per app. Membership changes are
  * synchronous and report the transitions that presence and cluster code need; delivery to this node's
  * subscribers goes through the FanOut, which sees every join and leave.
  */
 export class ChannelIndex {
   private readonly byTopic = new Map<string, Set<Subscriber>>();
+  /** Kept apart from the members: nothing that counts subscribers ever reads it. Empty unless a console watches. */
+  private readonly watchers = new Map<string, Set<Watcher>>();
 
   constructor(
     private readonly fanOut: FanOut,
@@ -48,6 +59,31 @@ export class ChannelIndex {
     return 'last';
   }
 
+  /** Starts showing `watcher` every frame delivered on the channel; it does not become a member. */
+  watch(appId: string, channel: ChannelName, watcher: Watcher): void {
+    const topic = topicOf(appId, channel);
+    const set = this.watchers.get(topic);
+    if (set) set.add(watcher);
+    else this.watchers.set(topic, new Set([watcher]));
+  }
+
+  unwatch(appId: string, channel: ChannelName, watcher: Watcher): void {
+    const topic = topicOf(appId, channel);
+    const set = this.watchers.get(topic);
+    if (set?.delete(watcher) && set.size === 0) this.watchers.delete(topic);
+  }
+
+  /**
+   * Shows the channel's watchers a frame its members do not get (a broadcast response, a presence event
+   * in the broadcastt dialect). `encode` runs only when someone watches.
+   */
+  tellWatchers(appId: string, channel: ChannelName, encode: () => string): void {
+    const watching = this.watchers.size === 0 ? undefined : this.watchers.get(topicOf(appId, channel));
+    if (!watching) return;
+    const frame = encode();
+    for (const watcher of watching) watcher.observe(frame);
+  }
+
   /** The channel's members on this node (an empty set when it has none). Do not modify. */
   members(appId: string, channel: ChannelName): ReadonlySet<Subscriber> {
     return this.byTopic.get(topicOf(appId, channel)) ?? NO_MEMBERS;
@@ -78,14 +114,18 @@ export class ChannelIndex {
 
   /**
    * Sends a frame to this node's members of the channel but `except`; returns how many members it has here.
-   * `encode` runs once, and only when the channel has members: callers pass the encoder rather than the
-   * frame so delivering to an empty channel costs a map lookup.
+   * `encode` runs once, and only when the channel has members or watchers: callers pass the encoder rather
+   * than the frame so delivering to an empty channel costs a map lookup. Watchers see the frame too (`except`
+   * included); while nobody watches anything they cost one size check.
    */
   deliver(appId: string, channel: ChannelName, encode: () => string, except?: Subscriber): number {
     const topic = topicOf(appId, channel);
     const set = this.byTopic.get(topic);
-    if (!set) return 0;
-    this.fanOut.deliver(topic, set, encode(), except);
-    return set.size;
+    const watching = this.watchers.size === 0 ? undefined : this.watchers.get(topic);
+    if (!set && !watching) return 0;
+    const frame = encode();
+    if (set) this.fanOut.deliver(topic, set, frame, except);
+    if (watching) for (const watcher of watching) watcher.observe(frame);
+    return set?.size ?? 0;
   }
 }

@@ -108,14 +108,14 @@ export class PresenceChannels {
   }
 
   /**
-   * Sends a member event to this node's subscribers of the channel, encoded once per dialect. Not the
-   * publish hot path: it runs on joins and leaves only.
+   * Sends a member event to this node's subscribers of the channel, encoded once per dialect, and shows it to
+   * the channel's watchers in the broadcastt dialect. Not the publish hot path: it runs on joins and leaves only.
    */
   deliver({ appId, channel, kind, data }: MemberEvent): void {
     const frames: Partial<Record<Dialect, string>> = {};
-    for (const member of this.index.members(appId, channel)) {
-      member.deliverMemberEvent(channel, (frames[member.dialect] ??= encodeFrame(ServerEvents[member.dialect][kind], data, channel)));
-    }
+    const frameFor = (dialect: Dialect) => (frames[dialect] ??= encodeFrame(ServerEvents[dialect][kind], data, channel));
+    for (const member of this.index.members(appId, channel)) member.deliverMemberEvent(channel, frameFor(member.dialect));
+    this.index.tellWatchers(appId, channel, () => frameFor('broadcastt'));
   }
 
   /** A member event for the whole cluster: this node's subscribers, then every other node's. */

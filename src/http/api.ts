@@ -3,7 +3,7 @@ import type { BroadcastOutcome } from '../broadcasts/pending-broadcasts.js';
 import { HttpError } from '../errors.js';
 import { type Logger, throttledLog } from '../log.js';
 import { nestsDeeperThan } from '../protocol/codec.js';
-import { type Answer, type ApiRequest, type ApiResponse, json, type RequestHead, type Step } from './api-types.js';
+import { type Answer, type ApiRequest, type ApiResponse, errorResponse, json, type RequestHead, type Step } from './api-types.js';
 import { parseBroadcast, parseResponse } from './broadcasts-endpoint.js';
 import { type ChannelQueries, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
@@ -23,6 +23,8 @@ export interface ApiNode extends ChannelQueries {
   terminateUser(appId: string, userId: string): void;
   health(): unknown;
   readonly isReady: boolean;
+  /** A request for a known app was refused (`request` is its method and path), for the console's list. */
+  refused(appId: string, error: HttpError, request: string): void;
 }
 
 export interface ApiContext {
@@ -32,6 +34,11 @@ export interface ApiContext {
   readonly node: ApiNode;
   /** Deeper JSON bodies are refused before they are parsed. */
   readonly maxJsonDepth: number;
+  /**
+   * Authorizes a request for `app` by a bearer token instead of the query signature, or throws (the console's
+   * tokens, docs/console.md). Absent while the console is off: an Authorization header is then ignored.
+   */
+  readonly bearer?: (token: string, app: App) => void;
 }
 
 type AppRoute = (request: ApiRequest, app: App) => Answer;
@@ -39,21 +46,27 @@ type AppRoute = (request: ApiRequest, app: App) => Answer;
 const NO_BODY = Buffer.alloc(0);
 /** The answer of every accepted publish, made once. */
 const OK: ApiResponse = Object.freeze(json(200, {}));
+const BEARER = 'Bearer ';
+const APP_PATH = /^\/apps\/([^/]+)\//;
 
 /**
  * The REST API as a pure function of a request: routing, app lookup, signature check and the endpoint. The
  * transport only moves bytes. It hands over the head first: an unknown route or app and a bad query signature
- * are refused before any body is read; an accepted request's body then goes to `withBody`. Every failure is an
- * HttpError answered as `{"error": message}`; anything else is logged and answered 500.
+ * (or console token) are refused before any body is read; an accepted request's body then goes to `withBody`.
+ * Every failure is an HttpError answered as `{"error": message}` (and, for a known app, noted as one of its
+ * refusals); anything else is logged and answered 500.
  */
 export function createApi(context: ApiContext): (head: RequestHead) => Step {
   const routes = appRoutes(context.node);
   const logUnexpected = throttledLog(context.log, 'error', 'unexpected error in REST handler');
   const failed = (head: RequestHead, error: unknown): ApiResponse => {
-    if (error instanceof HttpError) return json(error.status, { error: error.message });
+    if (error instanceof HttpError) {
+      const appId = APP_PATH.exec(head.path)?.[1];
+      if (appId !== undefined && context.apps.findById(appId)) context.node.refused(appId, error, `${head.method} ${head.path}`);
+      return errorResponse(error);
+    }
     logUnexpected({ path: head.path, error: String(error) });
-    const failure = new HttpError('ServerError');
-    return json(failure.status, { error: failure.message });
+    return errorResponse(new HttpError('ServerError'));
   };
   const guarded = (head: RequestHead, run: () => Answer): Answer => {
     try {
@@ -62,6 +75,15 @@ export function createApi(context: ApiContext): (head: RequestHead) => Step {
     } catch (error) {
       return failed(head, error);
     }
+  };
+
+  /** The query signature's checks, or the bearer token's; a signed request's body_md5 is checked once it is read. */
+  const authorize = (head: RequestHead, app: App): { bodyMd5: string | null } | undefined => {
+    if (context.bearer && head.authorization.startsWith(BEARER)) {
+      context.bearer(head.authorization.slice(BEARER.length), app);
+      return undefined;
+    }
+    return { bodyMd5: verifyQuerySignature(head, app, context.nowSeconds()) };
   };
 
   const begin = (head: RequestHead): Step => {
@@ -73,12 +95,12 @@ export function createApi(context: ApiContext): (head: RequestHead) => Step {
     const app = context.apps.findById(appId);
     if (!app) throw new HttpError('AppNotFound', appId);
     if (!app.enabled) throw new HttpError('AppDisabled', app.id);
-    const bodyMd5 = verifyQuerySignature(head, app, context.nowSeconds());
+    const signed = authorize(head, app);
     if (head.method !== 'POST') return { answer: guarded(head, () => handler({ ...head, body: NO_BODY }, app)) };
     return {
       withBody: (body) =>
         guarded(head, () => {
-          verifyBodyMd5(head.method, body, bodyMd5);
+          if (signed) verifyBodyMd5(head.method, body, signed.bodyMd5);
           if (nestsDeeperThan(body, context.maxJsonDepth)) throw new HttpError('BadRequest', `body nests deeper than ${context.maxJsonDepth} levels`);
           return handler({ ...head, body }, app);
         }),

@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import clientFrames from '../../protocol/client-frames.schema.json' with { type: 'json' };
+import consoleFrames from '../../protocol/console.schema.json' with { type: 'json' };
 import serverFrames from '../../protocol/server-frames.schema.json' with { type: 'json' };
 import rest from '../../protocol/rest.schema.json' with { type: 'json' };
 import type { BroadcastData, ResponseData, SigninData, SubscribeData, UnsubscribeData } from './frames.js';
@@ -9,7 +10,7 @@ import type { BroadcastData, ResponseData, SigninData, SubscribeData, Unsubscrib
  * paths only call the returned functions.
  */
 const ajv = new Ajv2020({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
-ajv.addSchema([clientFrames, serverFrames, rest]);
+ajv.addSchema([clientFrames, serverFrames, rest, consoleFrames]);
 
 function compiled<T>(ref: string): ValidateFunction<T> {
   const fn = ajv.getSchema<T>(ref);
@@ -30,6 +31,8 @@ export const validators = {
   batchItem: compiled('rest.schema.json#/$defs/batchItem'),
   restBroadcast: compiled('rest.schema.json#/$defs/broadcast'),
   restResponse: compiled('rest.schema.json#/$defs/response'),
+  consoleSignIn: compiled<{ appId: string; secret: string }>('console.schema.json#/$defs/signIn'),
+  consoleFrame: compiled('console.schema.json#/$defs/socketFrame'),
 };
 
 /** The longest request_id a broadcast may carry (protocol/client-frames.schema.json). */

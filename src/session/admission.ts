@@ -6,7 +6,8 @@ import { type Dialect, ServerEvents } from '../protocol/frames.js';
 
 export type Admission =
   | { readonly dialect: Dialect; readonly app: App; readonly role: Role; readonly error?: undefined }
-  | { readonly dialect: Dialect; readonly app?: undefined; readonly error: ProtocolError };
+  /** A refusal names the app when it knows it (a disabled app, one over its quota). */
+  | { readonly dialect: Dialect; readonly app?: App; readonly error: ProtocolError };
 
 const APP_PATH = /^\/apps?\/([^/]+)\/?$/;
 
@@ -22,9 +23,9 @@ export function admit(request: UpgradeRequest, apps: AppRegistry, connectionsOf:
   const credential = apps.findByKey(key);
   if (!credential) return { dialect, error: new ProtocolError('AppNotFound') };
   const { app, role } = credential;
-  if (!app.enabled) return { dialect, error: new ProtocolError('AppDisabled') };
+  if (!app.enabled) return { dialect, app, error: new ProtocolError('AppDisabled') };
   if (connectionsOf(app) >= app.maxConnections) {
-    return { dialect, error: new ProtocolError('OverConnectionQuota', `at most ${app.maxConnections} connections`) };
+    return { dialect, app, error: new ProtocolError('OverConnectionQuota', `at most ${app.maxConnections} connections`) };
   }
   return { dialect, app, role };
 }

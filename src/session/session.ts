@@ -56,6 +56,8 @@ export interface SessionHost {
   signedIn(session: Session, userId: string): void;
   /** The session has closed and left every channel (called once). */
   closed(session: Session): void;
+  /** A frame of the session was refused (what the console lists as the app's recent refusals). */
+  frameRefused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void;
   readonly log: Logger;
   /** Logs an unexpected error while handling a message; at most a line per interval, however many there are. */
   readonly logUnexpected: (fields: Record<string, unknown>) => void;
@@ -455,11 +457,14 @@ export class Session implements Subscriber {
       error = new SubscriptionError(refusal ? 'InvalidSubscription' : 'ServerError', echoedChannel(frame.data.channel), refusal?.message);
     }
     if (error instanceof SubscriptionError) {
+      this.host.frameRefused(this, error);
       return this.connection.send(encodeFrame(this.names().subscriptionError, error.toData(), error.channel));
     }
     const refusal = error instanceof ProtocolError ? error : new ProtocolError('ServerError');
+    const context = frame === undefined ? {} : contextOfFrame(frame);
+    this.host.frameRefused(this, refusal, context.channel ?? refusal.context.channel);
     if (refusal.fatal || frame === undefined) return this.fail(refusal);
-    this.connection.send(encodeFrame(this.names().error, errorData(refusal, contextOfFrame(frame))));
+    this.connection.send(encodeFrame(this.names().error, errorData(refusal, context)));
   }
 }
 

@@ -96,7 +96,9 @@ const STATUS_LINES = new Map(Object.entries(STATUS_CODES).map(([code, text]) => 
 export function writeResponse(res: HttpResponse, response: ApiResponse, closeConnection = false): void {
   res.cork(() => {
     res.writeStatus(STATUS_LINES.get(response.status) ?? String(response.status));
-    res.writeHeader('content-type', 'application/json');
+    const { headers } = response;
+    if (headers?.['content-type'] === undefined) res.writeHeader('content-type', 'application/json');
+    if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name] as string);
     res.end(response.body, closeConnection);
   });
 }

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { FanOut } from '../channels/fan-out.js';
 import { HttpError } from '../errors.js';
-import { type ApiResponse, json, type RequestHead, type Step } from '../http/api-types.js';
+import { errorResponse, type RequestHead, type Step } from '../http/api-types.js';
 import type { UpgradeRequest } from '../protocol/connection.js';
 import { BodyBudget, HttpExchange, readBody } from './http-io.js';
 import { TopicFanOut } from './topic-fan-out.js';
@@ -143,8 +143,15 @@ export class UwsServer {
     const exchange = new HttpExchange(res);
     const method = req.getMethod().toUpperCase();
     const refusal = this.refusalOfHeaders(req);
-    if (refusal) return exchange.reply(errorAnswer(refusal), true);
-    const step = handlers.http({ method, path: req.getUrl(), query: req.getQuery() ?? '', onAborted: exchange.onAborted });
+    if (refusal) return exchange.reply(errorResponse(refusal), true);
+    const step = handlers.http({
+      method,
+      path: req.getUrl(),
+      query: req.getQuery() ?? '',
+      authorization: req.getHeader('authorization'),
+      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      onAborted: exchange.onAborted,
+    });
     // A request answered from its head alone (a read, or a refusal) leaves any body unread: close the connection.
     if ('answer' in step) return exchange.reply(step.answer, method !== 'GET' && method !== 'HEAD');
     readBody(
@@ -152,7 +159,7 @@ export class UwsServer {
       exchange,
       { limitBytes: this.options.maxRequestBytes, budget: this.bodyBudget },
       (body) => exchange.reply(step.withBody(body)),
-      (why) => exchange.reply(errorAnswer(why === 'busy' ? this.busy() : this.tooLarge()), true),
+      (why) => exchange.reply(errorResponse(why === 'busy' ? this.busy() : this.tooLarge()), true),
     );
   }
 
@@ -176,6 +183,4 @@ export class UwsServer {
   }
 }
 
-function errorAnswer(error: HttpError): ApiResponse {
-  return json(error.status, { error: error.message });
-}
+

@@ -15,6 +15,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/cluster/'],
   ['src/channels/', 'src/broadcasts/'],
   ['src/session/', 'src/http/'],
+  ['src/console/'],
   ['src/transport/'],
   ['src/gateway-node.ts', 'src/gateway.ts', 'src/main.ts', 'src/index.ts'],
 ];

@@ -1,6 +1,6 @@
-import { request } from 'node:http';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import type { Test } from 'tap';
-import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createGateway, type Gateway, type GatewayDependencies } from '../../src/gateway.js';
 import type { GatewayOptions } from '../../src/config.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { createLogger } from '../../src/log.js';
@@ -21,7 +21,7 @@ export interface Running {
 }
 
 /** A real gateway on 127.0.0.1, port 0, closed when the test ends. Logs are silent unless LOG_LEVEL is set. */
-export async function startGateway(t: Test, options: GatewayOptions = {}): Promise<Running> {
+export async function startGateway(t: Test, options: GatewayOptions & GatewayDependencies = {}): Promise<Running> {
   const gateway = createGateway({ logger: createLogger((process.env.LOG_LEVEL as never) ?? 'silent'), ...options });
   const port = await gateway.listen(0, '127.0.0.1');
   t.teardown(() => gateway.close());
@@ -37,15 +37,18 @@ export async function startGateway(t: Test, options: GatewayOptions = {}): Promi
  * One HTTP request on its own connection (`Connection: close`), so no keep-alive socket outlives the
  * test and holds the process open after the gateway has closed.
  */
-export function httpRequest(url: string, method = 'GET', body = ''): Promise<{ status: number; body: JsonBody }> {
+export async function httpRequest(url: string, method = 'GET', body = '', headers: Record<string, string> = {}): Promise<{ status: number; body: JsonBody }> {
+  const { status, text } = await httpExchange(url, method, body, headers);
+  return { status, body: text ? (JSON.parse(text) as JsonBody) : {} };
+}
+
+/** As httpRequest, with the answer's headers and its body as text (for answers that are not JSON). */
+export function httpExchange(url: string, method = 'GET', body = '', headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: { connection: 'close', 'content-type': 'application/json' } }, (res) => {
+    const req = request(url, { method, agent: false, headers: { connection: 'close', 'content-type': 'application/json', ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as JsonBody) : {} });
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), headers: res.headers }));
     });
     req.on('error', reject);
     req.end(body);

@@ -18,7 +18,11 @@ export class TestClient {
   private waiters: Array<{ match: Match; resolve: (f: Frame) => void; reject: (e: Error) => void }> = [];
   private failure: Error | undefined;
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(
+    readonly ws: WebSocket,
+    /** Checks and decodes one frame; throws when it does not conform (the console's socket has its own). */
+    private readonly decode: (text: string) => Frame = decodeServerFrame,
+  ) {
     ws.on('message', (raw, isBinary) => this.onMessage(raw.toString(), isBinary));
     this.closed = new Promise((resolve) => {
       ws.on('close', (code, reason) => {
@@ -29,9 +33,9 @@ export class TestClient {
     });
   }
 
-  static connect(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+  static connect(url: string, options: WebSocket.ClientOptions = {}, decode?: (text: string) => Frame): Promise<TestClient> {
     const ws = new WebSocket(url, options);
-    const client = new TestClient(ws);
+    const client = new TestClient(ws, decode);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
       ws.once('error', reject);
@@ -88,7 +92,7 @@ export class TestClient {
     let frame: Frame;
     try {
       if (isBinary) throw new Error('server sent a binary frame');
-      frame = decodeServerFrame(text);
+      frame = this.decode(text);
     } catch (error) {
       this.failure = error as Error;
       for (const waiter of this.waiters.splice(0)) waiter.reject(this.failure);

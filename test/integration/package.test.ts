@@ -29,11 +29,15 @@ t.test('a tarball install imports the package and starts the gateway with npx', 
 import { start } from 'broadcastt-gateway/client';
 const gateway = createGateway({ logLevel: 'silent' });
 const port = await gateway.listen(0, '127.0.0.1');
-console.log(typeof start, channelId('app-id', 'lobby', { consumer: true }), port > 0);
-await gateway.close();`;
+const page = await fetch(\`http://127.0.0.1:\${port}/console\`);
+const script = /src="([^"]+)"/.exec(await page.text())?.[1];
+const bundle = await fetch(\`http://127.0.0.1:\${port}\${script}\`);
+console.log(typeof start, channelId('app-id', 'lobby', { consumer: true }), port > 0, page.status, bundle.status, bundle.headers.get('content-type'));
+await gateway.close();
+process.exit(0);`;
   await writeFile(join(project, 'probe.mjs'), probe);
   const imported = await run(process.execPath, ['probe.mjs'], { cwd: project });
-  t.equal(imported.stdout.trim(), 'function WyJhcHAtaWQiLCJsb2JieSIsMCwxXQ== true', 'the package and its client entry import and run');
+  t.equal(imported.stdout.trim(), 'function WyJhcHAtaWQiLCJsb2JieSIsMCwxXQ== true 200 200 text/javascript; charset=utf-8', 'the package and its client entry import and run, and the console page ships with it');
 
   // npx runs the gateway as a child of its own: a process group of their own lets the test stop both.
   const cli = spawn('npx', ['--no', '--', 'broadcastt-gateway', '--port', '0'], { cwd: project, detached: true });

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { AppRegistry } from '../../src/apps/app-registry.js';
 import { resolveConfig } from '../../src/config.js';
-import { HttpErrors } from '../../src/errors.js';
-import { createApi } from '../../src/http/api.js';
+import { HttpError, HttpErrors } from '../../src/errors.js';
+import { type ApiContext, createApi } from '../../src/http/api.js';
 import type { ApiResponse } from '../../src/http/api-types.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { makeNode, makeSession, recordingLogger, TEST_APP } from '../helpers/fake-connection.js';
@@ -10,17 +10,17 @@ import { makeNode, makeSession, recordingLogger, TEST_APP } from '../helpers/fak
 const NOW = 1_700_000_000;
 
 /** The REST API over a real node (LoopFanOut, no sockets), called as the transport calls it. */
-function api(apps = [{ ...TEST_APP }]) {
+function api(apps = [{ ...TEST_APP }], bearer?: ApiContext['bearer']) {
   const config = resolveConfig({ apps: [...apps, { id: 'off', key: 'off-key', secret: 'off-secret', enabled: false }] });
   const on = makeNode();
   const log = recordingLogger();
   /** For each call: whether the API asked for the body (it refuses what it can from the head alone). */
   const bodiesRead: boolean[] = [];
-  const handle = createApi({ apps: new AppRegistry(config.apps), log, nowSeconds: () => NOW, node: on.node, maxJsonDepth: 8 });
-  const call = async (method: string, path: string, options: { body?: string; query?: string; sign?: { key: string; secret: string } } = {}) => {
+  const handle = createApi({ apps: new AppRegistry(config.apps), log, nowSeconds: () => NOW, node: on.node, maxJsonDepth: 8, bearer });
+  const call = async (method: string, path: string, options: { body?: string; query?: string; sign?: { key: string; secret: string }; authorization?: string } = {}) => {
     const body = options.body ?? '';
     const query = options.query ?? (options.sign === undefined ? '' : signRequestQuery(options.sign, method, path, body, {}, NOW));
-    const step = handle({ method, path, query, onAborted: () => {} });
+    const step = handle({ method, path, query, authorization: options.authorization ?? '', remoteAddress: '127.0.0.1', onAborted: () => {} });
     bodiesRead.push('withBody' in step);
     const answer: ApiResponse = await ('withBody' in step ? step.withBody(Buffer.from(body)) : step.answer);
     return { status: answer.status, body: JSON.parse(answer.body) as Record<string, unknown> };
@@ -125,3 +125,23 @@ t.test('a body nested deeper than maxJsonDepth is refused naming the limit, befo
   t.same(await call('POST', '/apps/test-app/events', { body: brackets, sign: TEST_APP }), { status: 200, body: {} }, 'brackets inside strings do not count');
 });
 
+
+t.test('a bearer token stands in for the signature when the console is on, and refusals are noted for the app', async (t) => {
+  const checked: string[] = [];
+  const bearer: ApiContext['bearer'] = (token, app) => {
+    checked.push(`${token} ${app.id}`);
+    if (token !== 'good') throw new HttpError('ConsoleTokenInvalid', 'not good');
+  };
+  const { call, bodiesRead, node } = api([{ ...TEST_APP }], bearer);
+  const body = JSON.stringify({ name: 'e', data: '{}', channel: 'x' });
+  t.same(await call('POST', '/apps/test-app/events', { body, authorization: 'Bearer good' }), { status: 200, body: {} }, 'no signature, no body_md5');
+  t.same(await call('GET', '/apps/test-app/channels', { authorization: 'Bearer good' }), { status: 200, body: { channels: {} } });
+  t.match(await call('POST', '/apps/test-app/events', { body, authorization: 'Bearer bad', sign: TEST_APP }), { status: HttpErrors.ConsoleTokenInvalid.status, body: { error: /not good/ } }, 'a bad token is refused even beside a good signature');
+  t.equal(bodiesRead.at(-1), false, 'before the body is read');
+  t.same(await call('GET', '/apps/test-app/channels', { authorization: 'Basic abc', sign: TEST_APP }), { status: 200, body: { channels: {} } }, 'other schemes leave the signature to decide');
+  t.same(checked, ['good test-app', 'good test-app', 'bad test-app']);
+  t.match(node.activity.refusalsSince('test-app'), [{ source: 'rest', name: 'ConsoleTokenInvalid', request: 'POST /apps/test-app/events' }]);
+
+  const off = api();
+  t.match(await off.call('GET', '/apps/test-app/channels', { authorization: 'Bearer good' }), { status: HttpErrors.InvalidSignature.status }, 'with the console off the header is ignored');
+});

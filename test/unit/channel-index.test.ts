@@ -156,3 +156,58 @@ t.test('deliver', async (t) => {
     t.same(b.connection.frames(), []);
   });
 });
+
+t.test('watchers', async (t) => {
+  const watcher = () => {
+    const seen: string[] = [];
+    return { seen, observe: (frame: string) => seen.push(frame) };
+  };
+
+  t.test('see every frame, the excepted socket\'s included, and count nowhere', async (t) => {
+    const counts: Array<[string, number]> = [];
+    const index = new ChannelIndex(new LoopFanOut(), (_app, channel, n) => counts.push([channel, n]));
+    const [a, b] = [member(), member()];
+    index.join('app', 'news', a);
+    index.join('app', 'news', b);
+    const w = watcher();
+    index.watch('app', 'news', w);
+    const encode = countingEncoder('news');
+    t.equal(index.deliver('app', 'news', encode, b), 2, 'the members alone are counted');
+    t.equal(encode.calls, 1, 'encoded once for members and watchers');
+    t.equal(w.seen.length, 1);
+    t.same(a.connection.frames(), JSON.parse(`[${w.seen[0]}]`), 'the very frame the members got');
+    t.equal(index.subscriberCount('app', 'news'), 2);
+    t.same([...index.channelsOf('app')], [['news', 2]]);
+    t.same(counts, [['news', 1], ['news', 2]], 'the cluster store hears of members only');
+  });
+
+  t.test('see a channel that has no members, which stays unoccupied', async (t) => {
+    const index = new ChannelIndex(new LoopFanOut());
+    const w = watcher();
+    index.watch('app', 'quiet', w);
+    t.equal(index.deliver('app', 'quiet', countingEncoder('quiet')), 0);
+    t.equal(w.seen.length, 1);
+    t.equal(index.channelCount(), 0);
+    t.same([...index.channelsOf('app')], []);
+    t.same([...index.counts()], []);
+  });
+
+  t.test('alone get what tellWatchers sends, and nothing once they unwatch', async (t) => {
+    const index = new ChannelIndex(new LoopFanOut());
+    const a = member();
+    index.join('app', 'news', a);
+    const [w, other] = [watcher(), watcher()];
+    index.watch('app', 'news', w);
+    index.watch('app', 'sport', other);
+    const encode = countingEncoder('news');
+    index.tellWatchers('app', 'news', encode);
+    t.equal(w.seen.length, 1);
+    t.same(a.connection.frames(), [], 'members are not told');
+    t.same(other.seen, [], 'nor watchers of another channel');
+    index.unwatch('app', 'news', w);
+    index.tellWatchers('app', 'news', encode);
+    index.deliver('app', 'news', encode);
+    t.equal(w.seen.length, 1, 'nothing more');
+    t.equal(encode.calls, 2, 'tellWatchers does not encode for nobody');
+  });
+});

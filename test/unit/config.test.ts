@@ -27,6 +27,16 @@ t.test('the demo app listens on loopback unless a host is given; configured apps
   t.equal(resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret' }] }).host, '0.0.0.0', 'the schema default for real apps');
 });
 
+t.test('the console is on for the demo app unless turned off; off for configured apps unless turned on', async (t) => {
+  const apps = [{ id: 'a', key: 'k', secret: 'long-secret' }];
+  t.equal(resolveConfig().console, true, 'the demo app');
+  t.equal(resolveConfig({ console: false }).console, false, 'unless turned off');
+  t.equal(resolveConfig({ apps }).console, false, 'configured apps');
+  t.equal(resolveConfig({ apps, console: true }).console, true, 'unless turned on');
+  t.equal(resolveConfig().consoleTokenTtlSeconds, 900, 'a sign-in lasts 15 minutes');
+  t.throws(() => resolveConfig({ consoleTokenTtlSeconds: 0 }), /consoleTokenTtlSeconds/);
+});
+
 t.test('defaults come from the schema', async (t) => {
   const config = resolveConfig();
   t.match(config, {
