@@ -62,8 +62,8 @@ export function consoleHttp(context: ConsoleHttpContext): (head: RequestHead) =>
 
   /** Refused at once while the address (or everyone) is over its failed sign-ins; else checked once the body is in. */
   const signInStep = (head: RequestHead): Step => {
-    const retryAfterSeconds = context.limiter.retryAfterSeconds(head.remoteAddress, context.nowMs());
-    if (retryAfterSeconds > 0) throw new HttpError('TooManySignInAttempts', `from ${head.remoteAddress}`, retryAfterSeconds);
+    const retryAfterSeconds = context.limiter.retryAfterSeconds(head.remoteAddress(), context.nowMs());
+    if (retryAfterSeconds > 0) throw new HttpError('TooManySignInAttempts', `from ${head.remoteAddress()}`, retryAfterSeconds);
     return { withBody: (body) => guarded(head, () => signInAnswer(head, body)) };
   };
 
@@ -78,7 +78,7 @@ export function consoleHttp(context: ConsoleHttpContext): (head: RequestHead) =>
       const { token, expiresAt } = issueToken(app, Math.floor(nowMs / 1000), context.tokenTtlSeconds);
       return { ...json(200, { token, expiresAt, appId: app.id, key: app.key }), headers: NO_STORE };
     } catch (error) {
-      context.limiter.failed(head.remoteAddress, nowMs);
+      context.limiter.failed(head.remoteAddress(), nowMs);
       if (error instanceof HttpError && context.apps.findById(appId)) context.node.refused(appId, error, `${head.method} ${head.path}`);
       throw error;
     }

@@ -10,8 +10,11 @@ export interface ApiRequest {
   readonly query: string;
   /** The Authorization header ('' when absent): a console token as `Bearer <token>` (docs/console.md). */
   readonly authorization: string;
-  /** The peer's IP address as text, for per-address limits (a proxy's, behind one). */
-  readonly remoteAddress: string;
+  /**
+   * The peer's IP address as text, for per-address limits (a proxy's, behind one). A function: few requests
+   * need it, and reading it costs an allocation on every request that does.
+   */
+  readonly remoteAddress: () => string;
   readonly body: Buffer;
   /** Registers what to do if the client goes away before the answer (e.g. a held broadcast). */
   readonly onAborted: (listener: () => void) => void;

@@ -8,6 +8,7 @@ import type { Answer, ApiResponse } from '../http/api-types.js';
  */
 export class HttpExchange {
   private aborted = false;
+  private address: string | undefined;
   private readonly abortListeners: Array<() => void> = [];
 
   constructor(private readonly res: HttpResponse) {
@@ -21,6 +22,12 @@ export class HttpExchange {
   readonly onAborted = (listener: () => void): void => {
     if (this.aborted) listener();
     else this.abortListeners.push(listener);
+  };
+
+  /** The peer's address as text, read once when first asked for ('' once the client has gone). */
+  readonly remoteAddress = (): string => {
+    this.address ??= this.aborted ? '' : Buffer.from(this.res.getRemoteAddressAsText()).toString();
+    return this.address;
   };
 
   /** Writes the answer when it is ready, unless the client has gone. */

@@ -149,7 +149,7 @@ export class UwsServer {
       path: req.getUrl(),
       query: req.getQuery() ?? '',
       authorization: req.getHeader('authorization'),
-      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      remoteAddress: exchange.remoteAddress,
       onAborted: exchange.onAborted,
     });
     // A request answered from its head alone (a read, or a refusal) leaves any body unread: close the connection.

@@ -20,7 +20,7 @@ function api(apps = [{ ...TEST_APP }], bearer?: ApiContext['bearer']) {
   const call = async (method: string, path: string, options: { body?: string; query?: string; sign?: { key: string; secret: string }; authorization?: string } = {}) => {
     const body = options.body ?? '';
     const query = options.query ?? (options.sign === undefined ? '' : signRequestQuery(options.sign, method, path, body, {}, NOW));
-    const step = handle({ method, path, query, authorization: options.authorization ?? '', remoteAddress: '127.0.0.1', onAborted: () => {} });
+    const step = handle({ method, path, query, authorization: options.authorization ?? '', remoteAddress: () => '127.0.0.1', onAborted: () => {} });
     bodiesRead.push('withBody' in step);
     const answer: ApiResponse = await ('withBody' in step ? step.withBody(Buffer.from(body)) : step.answer);
     return { status: answer.status, body: JSON.parse(answer.body) as Record<string, unknown> };

@@ -1,0 +1,77 @@
+/** The query parameters a signature check reads, by their wire names. */
+const READ = ['auth_key', 'auth_timestamp', 'auth_version', 'auth_signature', 'body_md5'] as const;
+type ReadName = (typeof READ)[number];
+const IS_READ: ReadonlySet<string> = new Set(READ);
+const SIGNATURE: ReadName = 'auth_signature';
+
+/**
+ * A signed REST request's query as its signature check sees it: the parameters it reads (URL-decoded, the
+ * first of each name, null when absent) and `canonical`, the query part of the string to sign: every parameter
+ * but auth_signature, URL-decoded, sorted by key (stable, in UTF-16 code units) and joined as `k=v&…` without
+ * encoding (research/broadcastt-protocol.md §3.2).
+ */
+export type SignedQuery = { readonly [name in ReadName]: string | null } & { readonly canonical: string };
+
+/** Reads a raw query string (without `?`); any string is accepted, exactly as URLSearchParams decodes it. */
+export function readSignedQuery(query: string): SignedQuery {
+  return readLibraryQuery(query) ?? readAnyQuery(query);
+}
+
+const ENCODED = /[%+]/;
+
+/**
+ * The server libraries send their parameters sorted by key, with nothing to decode. Such a query is its own
+ * canonical form once auth_signature is cut out, so it is read in one pass, without splitting it into pairs:
+ * this runs on every REST publish. Undefined for any other query (something encoded, keys out of order, an
+ * empty part or one without `=`, two signatures), which readAnyQuery reads instead.
+ */
+function readLibraryQuery(query: string): SignedQuery | undefined {
+  if (ENCODED.test(query)) return undefined;
+  const read: { -readonly [name in keyof SignedQuery]: SignedQuery[name] } = {
+    auth_key: null,
+    auth_timestamp: null,
+    auth_version: null,
+    auth_signature: null,
+    body_md5: null,
+    canonical: '',
+  };
+  let previousKey = '';
+  let signatureStart = -1;
+  let signatureEnd = -1;
+  for (let start = 0; start <= query.length; ) {
+    const ampersand = query.indexOf('&', start);
+    const end = ampersand < 0 ? query.length : ampersand;
+    const equals = query.indexOf('=', start);
+    if (end === start || equals < 0 || equals > end) return undefined;
+    const key = query.slice(start, equals);
+    if (key === SIGNATURE) {
+      if (signatureStart >= 0) return undefined;
+      signatureStart = start;
+      signatureEnd = end;
+    } else if (key < previousKey) {
+      return undefined;
+    } else {
+      previousKey = key;
+    }
+    if (IS_READ.has(key) && read[key as ReadName] === null) read[key as ReadName] = query.slice(equals + 1, end);
+    start = end + 1;
+  }
+  read.canonical = withoutPart(query, signatureStart, signatureEnd);
+  return read;
+}
+
+/** The query without the part at [start, end) and the `&` that joins it to the rest; the query when start < 0. */
+function withoutPart(query: string, start: number, end: number): string {
+  if (start < 0) return query;
+  if (start === 0) return query.slice(end + 1);
+  return query.slice(0, start - 1) + query.slice(end);
+}
+
+/** Any query, by URLSearchParams's own decoding and sort (which is stable, in UTF-16 code units). */
+function readAnyQuery(query: string): SignedQuery {
+  const params = new URLSearchParams(query);
+  const read = Object.fromEntries(READ.map((name) => [name, params.get(name)])) as Record<ReadName, string | null>;
+  params.delete(SIGNATURE);
+  params.sort();
+  return { ...read, canonical: [...params].map(([key, value]) => `${key}=${value}`).join('&') };
+}
