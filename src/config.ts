@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import schema from '../protocol/config.schema.json' with { type: 'json' };
-import type { App } from './apps/app-registry.js';
+import type { App, WebhookTarget } from './apps/app-registry.js';
 import type { LogLevel } from './log.js';
 import { describeErrors } from './protocol/schemas.js';
 
@@ -33,7 +33,7 @@ export interface GatewayConfig {
 
 /** What callers may pass: any subset of the config file, apps with only id/key/secret required. */
 export type GatewayOptions = Partial<Omit<GatewayConfig, 'apps'>> & {
-  apps?: ReadonlyArray<Partial<App> & Pick<App, 'id' | 'key' | 'secret'>>;
+  apps?: ReadonlyArray<Partial<Omit<App, 'webhooks'>> & Pick<App, 'id' | 'key' | 'secret'> & { webhooks?: ReadonlyArray<Partial<WebhookTarget> & Pick<WebhookTarget, 'url'>> }>;
 };
 
 export class ConfigError extends Error {
