@@ -113,7 +113,12 @@ export class GatewayNode implements SessionHost {
     const cluster = await ClusterNode.create(parts.id, parts.config, parts.log, given);
     const webhooks = await Webhooks.create(parts.config, parts.apps, cluster.store, cluster.isClustered, parts.log);
     const node = new GatewayNode({ ...parts, cluster, webhooks });
-    await node.start();
+    try {
+      await node.start();
+    } catch (error) {
+      await webhooks?.close(0); // a node that cannot join keeps no connection open
+      throw error;
+    }
     return node;
   }
 

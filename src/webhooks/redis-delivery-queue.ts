@@ -42,20 +42,21 @@ export class RedisDeliveryQueue implements DeliveryQueue {
   private readonly outcomes: DeliveryOutcomes;
   private readonly logRedisError: (fields: Record<string, unknown>) => void;
   private closed = false;
+  /** Set once a queue has reached Redis: before that, a failure is the startup error's to report, in one line. */
+  private connected = false;
 
-  private constructor(
+  /**
+   * Opens each app's queue and worker; they connect in the background (the node's join, which has a deadline
+   * and a clear error, is what finds out whether Redis answers). Until they have, deliveries wait in the buffer.
+   */
+  constructor(
     private readonly settings: WebhookSettings,
-    private readonly log: Logger,
+    apps: readonly App[],
+    log: Logger,
   ) {
     this.outcomes = new DeliveryOutcomes(log);
     this.logRedisError = throttledLog(log, 'warn', 'webhook queue: redis error');
-  }
-
-  static async create(settings: WebhookSettings, apps: readonly App[], log: Logger): Promise<RedisDeliveryQueue> {
-    const queues = new RedisDeliveryQueue(settings, log);
-    for (const app of apps) queues.open(app);
-    await Promise.all([...queues.apps.values()].flatMap(({ queue, worker }) => [queue.waitUntilReady(), worker.waitUntilReady()]));
-    return queues;
+    for (const app of apps) this.open(app);
   }
 
   private open(app: App): void {
@@ -77,7 +78,11 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     worker.on('failed', (job, error) => {
       if (job?.finishedOn !== undefined) this.outcomes.gaveUp(app, job.data, error.message);
     });
-    const logError = (error: Error) => this.closed || this.logRedisError({ appId: app.id, error: error.message });
+    void queue.waitUntilReady().then(
+      () => (this.connected = true),
+      () => {},
+    );
+    const logError = (error: Error) => this.closed || !this.connected || this.logRedisError({ appId: app.id, error: error.message });
     queue.on('error', logError);
     worker.on('error', logError);
     this.apps.set(app.id, { app, queue, worker, unwritten: [], writing: undefined });

@@ -52,7 +52,7 @@ export class Webhooks implements MemberWebhooks {
   static async create(settings: WebhookSettings, apps: AppRegistry, store: ClusterStore, isClustered: boolean, log: Logger): Promise<Webhooks | undefined> {
     const withWebhooks = [...apps.all()].filter((app) => app.webhooks.length > 0);
     if (withWebhooks.length === 0) return undefined;
-    const queue = settings.redis ? await (await import('./redis-delivery-queue.js')).RedisDeliveryQueue.create(settings, withWebhooks, log) : new MemoryDeliveryQueue(log);
+    const queue = settings.redis ? new (await import('./redis-delivery-queue.js')).RedisDeliveryQueue(settings, withWebhooks, log) : new MemoryDeliveryQueue(log);
     return new Webhooks(withWebhooks, store, queue, isClustered, settings.redisHeartbeatMs, log);
   }
 
