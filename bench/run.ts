@@ -13,6 +13,7 @@ import { inProcess, overHttp } from './lib/publishers.js';
 import { RELIABILITY } from './lib/reliability-scenarios.js';
 import { type Metrics, SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { median } from './lib/stats.js';
+import { startWebhookReceiver } from './lib/webhook-receiver.js';
 import { BENCH_APP } from './servers/control.js';
 
 interface Variant {
@@ -74,18 +75,23 @@ const skipped = redisUp ? [] : clustered.map((s) => `${s.id} skipped: it joins $
 const scenarios = selected.filter((s) => (s.nodes ?? 1) === 1 || redisUp);
 for (const line of skipped) console.log(line);
 const results: Record<string, Record<string, Metrics[]>> = {};
+const receiver = scenarios.some((s) => s.webhooks) ? await startWebhookReceiver() : undefined;
+/** The scenario's server environment, with the receiver's URL as the app's webhook when it wants webhooks. */
+const envOf = (scenario: Scenario) => (scenario.webhooks && receiver ? { ...scenario.env, BENCH_APP_OPTIONS: JSON.stringify({ webhooks: [{ url: receiver.url }] }) } : scenario.env);
 
 for (let round = 1; round <= rounds; round++) {
   for (const scenario of scenarios) {
     // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
     for (const variant of variantsOf(scenario)) {
-      const servers = await startNodes(variant.server, scenario.nodes ?? 1, scenario.env);
+      const servers = await startNodes(variant.server, scenario.nodes ?? 1, envOf(scenario));
+      const webhookEventsBefore = receiver?.events ?? 0;
       const server = servers[0] as (typeof servers)[number];
       const clients = await ClientPool.start(CLIENT_PROCESSES);
       const publisher = variant.publish === 'http' ? overHttp(server.port) : inProcess(server);
       try {
         const urls = servers.map((s) => wsUrl(s.port));
         const metrics = await scenario.run({ server, servers, clients, publisher, url: wsUrl(server.port), urls, full });
+        if (scenario.webhooks && receiver) metrics.webhookEvents = receiver.events - webhookEventsBefore;
         ((results[scenario.id] ??= {})[variant.name] ??= []).push(metrics);
         console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
       } finally {
@@ -96,6 +102,8 @@ for (let round = 1; round <= rounds; round++) {
     }
   }
 }
+
+await receiver?.close();
 
 /** The median of each figure over the rounds. */
 function summarise(runs: readonly Metrics[]): Metrics {
@@ -128,12 +136,15 @@ const COLUMNS: ReadonlyArray<[keyof Metrics, string, (v: number) => string]> = [
   ['fuzzFrames', 'fuzz frames', (v) => String(v)],
   ['fuzzReplies', 'replies to them', (v) => String(v)],
   ['everyoneConnected', 'all still connected', (v) => (v === 1 ? 'yes' : 'NO')],
+  ['webhookEvents', 'webhook events received', (v) => String(Math.round(v))],
 ];
 
 /** The headline ratio of a scenario: throughput, latency, memory per connection or connect rate. */
 const HEADLINE: Record<string, keyof Metrics | undefined> = {
   S1: 'deliveredPerSec',
   S2: 'deliveredPerSec',
+  S1w: 'deliveredPerSec',
+  S2w: 'deliveredPerSec',
   S3: 'rssPerConnKB',
   S4: 'p99Ms',
   S5: 'connectsPerSec',

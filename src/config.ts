@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import schema from '../protocol/config.schema.json' with { type: 'json' };
-import type { App } from './apps/app-registry.js';
+import type { App, WebhookTarget } from './apps/app-registry.js';
 import type { LogLevel } from './log.js';
 import { describeErrors } from './protocol/schemas.js';
 
@@ -36,7 +36,7 @@ export interface GatewayConfig {
 
 /** What callers may pass: any subset of the config file, apps with only id/key/secret required. */
 export type GatewayOptions = Partial<Omit<GatewayConfig, 'apps'>> & {
-  apps?: ReadonlyArray<Partial<App> & Pick<App, 'id' | 'key' | 'secret'>>;
+  apps?: ReadonlyArray<Partial<Omit<App, 'webhooks'>> & Pick<App, 'id' | 'key' | 'secret'> & { webhooks?: ReadonlyArray<Partial<WebhookTarget> & Pick<WebhookTarget, 'url'>> }>;
 };
 
 export class ConfigError extends Error {
@@ -68,9 +68,9 @@ export function resolveConfig(options: GatewayOptions = {}, source = 'config'): 
     throw new ConfigError(`${source}: config.tlsCertFile and config.tlsKeyFile go together; set both or neither`);
   }
   checkUnique(resolved.apps, source);
+  resolved.apps.forEach((app, i) => checkWebhooks(app, `${source}: config.apps[${i}]`));
   return resolved;
 }
-
 
 /** App ids, and all keys (app keys and consumer keys together), must each name one app. */
 function checkUnique(apps: readonly App[], source: string): void {
@@ -83,6 +83,33 @@ function checkUnique(apps: readonly App[], source: string): void {
       if (keys.has(key)) throw new ConfigError(`${source}: config.apps[${i}] uses the key "${key}" again; app keys and consumer keys must all differ`);
       keys.add(key);
     }
+  });
+}
+
+/** Headers every webhook request sets itself: a configured header may not replace them. */
+const WEBHOOK_OWN_HEADERS = ['content-type', 'x-pusher-key', 'x-pusher-signature', 'webhook-id'];
+
+/**
+ * Webhook URLs are absolute http(s) URLs without credentials (fetch refuses those; they belong in a header),
+ * checked at startup so a typo is one clear line rather than a failed delivery every few seconds.
+ */
+function checkWebhooks(app: App, where: string): void {
+  app.webhooks.forEach(({ url, headers = {} }, i) => {
+    const at = `${where}.webhooks[${i}]`;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      // Reported below.
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new ConfigError(`${at}.url must be an absolute http:// or https:// URL, got ${JSON.stringify(url)}`);
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      throw new ConfigError(`${at}.url must not hold a user name or password; send credentials in headers (e.g. "Authorization")`);
+    }
+    const own = Object.keys(headers).find((name) => WEBHOOK_OWN_HEADERS.includes(name.toLowerCase()));
+    if (own) throw new ConfigError(`${at}.headers may not set ${own}: the gateway sets it on every webhook request`);
   });
 }
 

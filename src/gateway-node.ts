@@ -21,6 +21,8 @@ import { admit, dialectOf, refuse } from './session/admission.js';
 import { Session, type SessionHost, type SessionLimits } from './session/session.js';
 import { SessionRegistry } from './session/session-registry.js';
 import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
+import type { WebhookStats } from './webhooks/delivery-queue.js';
+import { Webhooks } from './webhooks/webhooks.js';
 
 /** Between the node id and the random part of a broadcast id; node ids (nanoid) never contain it. */
 const BROADCAST_ID_SEPARATOR = '.';
@@ -37,6 +39,8 @@ export interface Health {
   /** Broadcasts collecting responses on this node. */
   readonly pendingBroadcasts: number;
   readonly uptimeSeconds: number;
+  /** This node's webhook deliveries, when an app has webhooks. */
+  readonly webhooks?: WebhookStats;
 }
 
 export interface NodeParts {
@@ -47,6 +51,8 @@ export interface NodeParts {
   /** How frames reach this node's sockets: uWS topics in the gateway, a loop over the members in tests. */
   readonly fanOut: FanOut;
   readonly cluster: ClusterNode;
+  /** The apps' webhooks, when an app has any. */
+  readonly webhooks?: Webhooks | undefined;
   readonly now?: () => number;
 }
 
@@ -73,6 +79,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   readonly broadcasts: PendingBroadcasts;
   /** Publishes counted and refusals kept per app, for the console. */
   readonly activity: AppActivity;
+  readonly webhooks: Webhooks | undefined;
   private readonly apps: AppRegistry;
   private readonly cluster: ClusterNode;
   private readonly nextSocketId = socketIdGenerator();
@@ -81,13 +88,14 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   private draining: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
-  constructor({ id, config, apps, log, fanOut, cluster, now = Date.now }: NodeParts) {
+  constructor({ id, config, apps, log, fanOut, cluster, webhooks, now = Date.now }: NodeParts) {
     this.id = id;
     this.log = log;
     this.logUnexpected = throttledLog(log, 'error', 'unexpected error while handling a message');
     this.now = now;
     this.apps = apps;
     this.cluster = cluster;
+    this.webhooks = webhooks;
     this.startedAt = now();
     this.limits = {
       activityTimeoutMs: config.activityTimeout * 1000,
@@ -99,7 +107,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     this.index = new ChannelIndex(fanOut, (appId, channel, count) => cluster.store.setSubscriptions(appId, channel, count));
     this.presence = new PresenceChannels(this.index, cluster.store, ({ appId, channel, kind, data }) => {
       cluster.broker.send({ kind: 'member', origin: id, appId, channel, event: kind, data });
-    }, log);
+    }, log, webhooks);
     this.broadcasts = new PendingBroadcasts(() => `${id}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
     this.activity = new AppActivity(now);
   }
@@ -110,8 +118,14 @@ export class GatewayNode implements SessionHost, ConsoleNode {
    */
   static async create(parts: Omit<NodeParts, 'cluster'>, given: ClusterParts = {}): Promise<GatewayNode> {
     const cluster = await ClusterNode.create(parts.id, parts.config, parts.log, given);
-    const node = new GatewayNode({ ...parts, cluster });
-    await node.start();
+    const webhooks = await Webhooks.create(parts.config, parts.apps, cluster.store, cluster.isClustered, parts.log);
+    const node = new GatewayNode({ ...parts, cluster, webhooks });
+    try {
+      await node.start();
+    } catch (error) {
+      await webhooks?.close(0); // a node that cannot join keeps no connection open
+      throw error;
+    }
     return node;
   }
 
@@ -119,10 +133,17 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   async start(): Promise<void> {
     await this.cluster.start({
       receive: (message) => this.receive(message),
-      snapshot: () => ({ members: this.presence.own(), subscriptions: this.index.counts() }),
+      snapshot: () => ({ members: this.presence.own(), subscriptions: this.index.counts(), occupied: this.webhooks?.followed(this.index.counts()) }),
       connections: () => this.sessions.perAppCounts,
-      departed: (members) => this.presence.departed(members),
-      rejoined: () => this.presence.announceAll(),
+      departed: (members) => {
+        this.presence.departed(members);
+        this.webhooks?.membersDeparted(members);
+      },
+      rejoined: () => {
+        this.presence.announceAll();
+        this.webhooks?.rejoined(this.index.counts(), this.presence.own());
+      },
+      heartbeat: () => this.webhooks?.heartbeat(),
     });
     this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
@@ -258,11 +279,11 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   // SessionHost: what sessions do through their node.
 
   join(appId: string, channel: ChannelName, session: Session): void {
-    this.index.join(appId, channel, session);
+    if (this.index.join(appId, channel, session) === 'first') this.webhooks?.firstSubscriber(session.app, channel);
   }
 
   leave(appId: string, channel: ChannelName, session: Session): void {
-    this.index.leave(appId, channel, session);
+    if (this.index.leave(appId, channel, session) === 'last') this.webhooks?.lastSubscriberLeft(session.app, channel);
   }
 
   signedIn(session: Session, userId: string): void {
@@ -295,6 +316,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       channels: this.index.channelCount(),
       pendingBroadcasts: this.broadcasts.size,
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
+      ...(this.webhooks && { webhooks: this.webhooks.stats() }),
     };
   }
 
@@ -312,9 +334,13 @@ export class GatewayNode implements SessionHost, ConsoleNode {
         clearTimeout(deadline);
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         for (const session of this.sessions) session.connection.terminate();
+        // Departures decided and their events batched, then the store let go (its last departures reported),
+        // then the batches handed to the queue.
         void this.presence
           .settled()
+          .then(() => this.webhooks?.settled())
           .then(() => this.cluster.close())
+          .then(() => this.webhooks?.close(timeoutMs))
           .then(resolve);
       };
       const deadline = setTimeout(finish, timeoutMs);

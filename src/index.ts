@@ -12,6 +12,7 @@ export { createLogger, type Logger, type LogLevel } from './log.js';
 // The cluster seam, for embedders that bring their own cross-node transport or run several nodes in one process.
 export type { Broker } from './cluster/broker.js';
 export type { ClusterMessage } from './cluster/cluster-message.js';
-export type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster/cluster-store.js';
+export type { ClusterStore, Departure, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot, OccupyOutcome } from './cluster/cluster-store.js';
+export type { WebhookStats } from './webhooks/delivery-queue.js';
 export { MemoryHub } from './cluster/memory-broker.js';
 export { MemoryStoreHub } from './cluster/memory-cluster-store.js';

@@ -38,6 +38,8 @@ export interface Metrics {
   fuzzReplies?: number;
   /** 1 when every client, the fuzzer included, was still connected after fuzzing (R2). */
   everyoneConnected?: number;
+  /** Webhook events the loopback receiver got during the run (scenarios with `webhooks`). */
+  webhookEvents?: number;
 }
 
 export interface Run {
@@ -70,6 +72,8 @@ export interface Scenario {
   readonly nodes?: number;
   /** A scenario whose figures, same variant and round, this one's headline is reported against instead of the ceiling's. */
   readonly baseline?: string;
+  /** The gateway's app sends every webhook event to a receiver on loopback (bench/lib/webhook-receiver.ts). */
+  readonly webhooks?: boolean;
   run(run: Run): Promise<Metrics>;
 }
 
@@ -157,6 +161,19 @@ function oneChannelAtMaxRate(subscribers: number) {
   };
 }
 
+/** 5,000 connections, each on a channel of its own and one of 10 shared ones, published round-robin. */
+async function manyChannelsRoundRobin(run: Run): Promise<Metrics> {
+  const connections = 5000;
+  const shared = 10;
+  await run.clients.open(run.url, Array.from({ length: connections }, (_, i) => [`own-${i}`, `shared-${i % shared}`]));
+  const channels = [...Array.from({ length: shared }, (_, i) => `shared-${i}`), ...Array.from({ length: connections }, (_, i) => `own-${i}`)];
+  const recipients = (channel: string) => (channel.startsWith('shared-') ? connections / shared : 1);
+  return saturate(run, channels, recipients, 250, 20_000, run.full ? 6 : 2);
+}
+
+/** The gateway variants: only the gateway has webhooks. */
+const GATEWAY_VARIANTS = ['gateway publish()', 'gateway REST'];
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     id: 'S1',
@@ -168,14 +185,25 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'S2',
     title: '5,000 connections on their own channel + 10 shared, round-robin',
     publishes: true,
-    async run(run) {
-      const connections = 5000;
-      const shared = 10;
-      await run.clients.open(run.url, Array.from({ length: connections }, (_, i) => [`own-${i}`, `shared-${i % shared}`]));
-      const channels = [...Array.from({ length: shared }, (_, i) => `shared-${i}`), ...Array.from({ length: connections }, (_, i) => `own-${i}`)];
-      const recipients = (channel: string) => (channel.startsWith('shared-') ? connections / shared : 1);
-      return saturate(run, channels, recipients, 250, 20_000, run.full ? 6 : 2);
-    },
+    run: manyChannelsRoundRobin,
+  },
+  {
+    id: 'S1w',
+    title: 'S1 with webhooks configured (every event, to a receiver on loopback)',
+    publishes: true,
+    variants: GATEWAY_VARIANTS,
+    baseline: 'S1',
+    webhooks: true,
+    run: oneChannelAtMaxRate(1000),
+  },
+  {
+    id: 'S2w',
+    title: 'S2 with webhooks configured (every event, to a receiver on loopback: a channel_occupied per channel)',
+    publishes: true,
+    variants: GATEWAY_VARIANTS,
+    baseline: 'S2',
+    webhooks: true,
+    run: manyChannelsRoundRobin,
   },
   {
     id: 'S3',

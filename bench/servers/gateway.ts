@@ -6,12 +6,14 @@ import { BENCH_APP, serve } from './control.js';
 
 /** Extra gateway settings for a scenario (JSON), e.g. a short pongTimeout for the slow-consumer check. */
 const overrides = JSON.parse(process.env.BENCH_GATEWAY_OPTIONS ?? '{}') as Record<string, unknown>;
+/** Extra settings of the app (JSON), e.g. the webhooks of S1w and S2w. */
+const appOverrides = JSON.parse(process.env.BENCH_APP_OPTIONS ?? '{}') as Record<string, unknown>;
 
 await serve(async () => {
   const gateway = createGateway({
     logger: createLogger('warn'),
     ...overrides,
-    apps: [{ ...BENCH_APP, maxConnections: 1_000_000, maxPresenceMembers: 10_000 }],
+    apps: [{ ...BENCH_APP, maxConnections: 1_000_000, maxPresenceMembers: 10_000, ...appOverrides }],
   });
   const port = await gateway.listen(0, '127.0.0.1');
   return {

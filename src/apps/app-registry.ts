@@ -27,6 +27,26 @@ export interface App {
   readonly maxPendingBroadcastsPerConnection: number;
   readonly maxResponsesPerSecond: number;
   readonly maxPresenceUserIdLength: number;
+  readonly webhooks: readonly WebhookTarget[];
+  readonly webhookGraceMs: number;
+  readonly webhookBatchEvents: number;
+  readonly webhookBatchDelayMs: number;
+  readonly webhookTimeoutMs: number;
+  readonly webhookRetryBaseMs: number;
+  readonly webhookRetryForMs: number;
+  readonly webhookMaxQueued: number;
+}
+
+/** The webhook events this gateway sends, by Pusher's names. */
+export const WEBHOOK_EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'] as const;
+export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
+
+/** One URL of an app's webhooks (protocol/config.schema.json#/$defs/webhook, defaults applied). */
+export interface WebhookTarget {
+  readonly url: string;
+  readonly events: readonly WebhookEventName[];
+  readonly filter?: { readonly channelPrefix?: string; readonly channelSuffix?: string };
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**

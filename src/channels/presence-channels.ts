@@ -16,6 +16,19 @@ export interface MemberEvent {
 }
 
 /**
+ * What the app's webhooks (src/webhooks/) take from presence: whether they follow a channel's members, and
+ * the cluster-wide decisions. A user's departure is recorded as pending in the same store step that decides it.
+ */
+export interface MemberWebhooks {
+  /** The grace period of the channel's member departures when webhooks follow its members, else undefined. */
+  graceMs(appId: string, channel: string): number | undefined;
+  /** member_added is due cluster-wide (and the user was not merely back within a grace period). */
+  memberAdded(appId: string, channel: string, userId: string): void;
+  /** The user left the cluster: its departure is pending in the store for `graceMs`. */
+  memberLeaving(appId: string, channel: string, userId: string, graceMs: number): void;
+}
+
+/**
  * Presence across the cluster (Pusher semantics): member_added goes out on a user's first socket in a
  * channel anywhere in the cluster, member_removed on its last. This node's sockets are counted in its
  * roster; only a user's first and last socket here ask the cluster store, which says whether another node
@@ -34,6 +47,7 @@ export class PresenceChannels {
     /** Sends a member event to the other nodes, which deliver it to their subscribers. */
     private readonly announce: (event: MemberEvent) => void,
     private readonly log: Logger,
+    private readonly webhooks?: MemberWebhooks,
   ) {}
 
   /**
@@ -51,7 +65,8 @@ export class PresenceChannels {
           return false;
         }
         entry.isAdmitted = true;
-        if (outcome === 'added') this.publish({ appId: app.id, channel, kind: 'memberAdded', data: JSON.stringify({ user_id: member.userId, user_info: member.userInfo }) });
+        if (outcome === 'added' || outcome === 'returned') this.publish({ appId: app.id, channel, kind: 'memberAdded', data: JSON.stringify({ user_id: member.userId, user_info: member.userInfo }) });
+        if (outcome === 'added') this.webhooks?.memberAdded(app.id, channel, member.userId);
         return true;
       });
     }
@@ -61,9 +76,12 @@ export class PresenceChannels {
   /** Removes an admitted socket of the user. */
   leave(appId: string, channel: string, userId: string): void {
     if (this.roster.leave(appId, channel, userId) !== 'last') return;
-    const removal = this.store.removeMember(appId, channel, userId, this.roster.memberCount(appId, channel) === 0);
+    const graceMs = this.webhooks?.graceMs(appId, channel);
+    const removal = this.store.removeMember(appId, channel, userId, this.roster.memberCount(appId, channel) === 0, graceMs);
     const announced = this.orAlone(removal, true).then((gone) => {
-      if (gone) this.publish({ appId, channel, kind: 'memberRemoved', data: JSON.stringify({ user_id: userId }) });
+      if (!gone) return;
+      this.publish({ appId, channel, kind: 'memberRemoved', data: JSON.stringify({ user_id: userId }) });
+      if (graceMs !== undefined) this.webhooks?.memberLeaving(appId, channel, userId, graceMs);
     });
     this.leaving.add(announced);
     void announced.then(() => this.leaving.delete(announced));
@@ -125,7 +143,8 @@ export class PresenceChannels {
   }
 
   private admit(app: App, channel: string, member: PresenceMember) {
-    return this.orAlone(this.store.addMember(app.id, channel, member, app.maxPresenceMembers), 'added' as const);
+    const trackDepartures = this.webhooks?.graceMs(app.id, channel) !== undefined;
+    return this.orAlone(this.store.addMember(app.id, channel, member, app.maxPresenceMembers, trackDepartures), 'added' as const);
   }
 
   private async membersOrLocal(appId: string, channel: string): Promise<PresenceMember[]> {

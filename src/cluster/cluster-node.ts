@@ -16,6 +16,8 @@ export interface NodeHooks {
   readonly departed: (members: readonly MemberRef[]) => void;
   /** The store had lost this node and now has its state again: its members' member_added is due again. */
   readonly rejoined: () => void;
+  /** A heartbeat reached the store (and removed any dead node): what is overdue may be swept now. */
+  readonly heartbeat?: () => void;
 }
 
 /** Cross-node implementations handed in by tests and embedders instead of the configured ones. */
@@ -127,6 +129,7 @@ export class ClusterNode {
       if (departed.length > 0) this.log.info('members left with a dead node', { count: departed.length });
       hooks.departed(departed);
       if (rejoined) hooks.rejoined();
+      hooks.heartbeat?.();
       if (this.isHeartbeatFailing) this.log.info('heartbeat reaches the cluster store again');
       this.isHeartbeatFailing = false;
     } catch (error) {

@@ -16,14 +16,40 @@ export interface ClusterStore {
   /**
    * Records this node's member (its first socket of that user in the channel). `added` when no other live
    * node has the user there (member_added is due), `known` when one has, `full` (nothing recorded) when the
-   * user is new and the live nodes already hold `limit` distinct users.
+   * user is new and the live nodes already hold `limit` distinct users. With `trackDepartures` (the app's
+   * webhooks follow this channel's members), `returned` instead of `added` when the user's departure was
+   * pending: member_added is due to the clients, but the webhooks heard of no departure, and now never will.
    */
-  addMember(appId: string, channel: string, member: PresenceMember, limit: number): Promise<MemberOutcome>;
+  addMember(appId: string, channel: string, member: PresenceMember, limit: number, trackDepartures?: boolean): Promise<MemberOutcome>;
   /**
    * Removes this node's member (its last socket of that user left). True when no live node has the user in
-   * the channel any more (member_removed is due). `channelEmpty`: this node has no members there now.
+   * the channel any more (member_removed is due). `channelEmpty`: this node has no members there now. With
+   * `graceMs`, the user's departure is recorded as pending (see settle) in the same step, so a user coming
+   * back on another node at the same moment either finds it pending or is known there.
    */
-  removeMember(appId: string, channel: string, userId: string, channelEmpty: boolean): Promise<boolean>;
+  removeMember(appId: string, channel: string, userId: string, channelEmpty: boolean, graceMs?: number): Promise<boolean>;
+  /**
+   * This node's first subscriber of a channel whose occupancy an app's webhooks follow (only those: other
+   * channels never ask). `occupied` when no other live node has subscribers there and no departure of the
+   * channel was pending (channel_occupied is due); `returned` when one was pending, which this cancels; `known`
+   * when another node has subscribers. One atomic step, so of two nodes asking at once one gets `occupied`.
+   */
+  occupy(appId: string, channel: string): Promise<OccupyOutcome>;
+  /**
+   * This node's last subscriber of such a channel left. True when no other live node has subscribers: the
+   * channel's departure is then pending for `graceMs`, decided in the same step.
+   */
+  vacate(appId: string, channel: string, graceMs: number): Promise<boolean>;
+  /**
+   * Takes a pending departure: true when it was still pending (nobody came back and nobody took it before), so
+   * its event is due from the caller, and from no one else. Called when its grace has passed.
+   */
+  settle(departure: Departure): Promise<boolean>;
+  /**
+   * Takes the apps' pending departures that were due `lateMs` ago or earlier: those whose node did not settle
+   * them in time (it died), and those a dead node's removal left (at once due). Each is taken once.
+   */
+  dueDepartures(appIds: readonly string[], lateMs: number): Promise<Departure[]>;
   /** The channel's members on the other live nodes (a user on several nodes appears once). */
   otherMembers(appId: string, channel: string): Promise<PresenceMember[]>;
   /** This node's subscription count of a channel, 0 when it has none. May be written lazily, but in order. */
@@ -43,7 +69,30 @@ export interface ClusterStore {
   close(): Promise<MemberRef[]>;
 }
 
-export type MemberOutcome = 'added' | 'known' | 'full';
+export type MemberOutcome = 'added' | 'returned' | 'known' | 'full';
+export type OccupyOutcome = 'occupied' | 'returned' | 'known';
+
+/**
+ * A channel or presence member gone from the whole cluster, waiting out the app's webhook grace period:
+ * channel_vacated or member_removed is due when it passes, unless the channel or user comes back first.
+ */
+export type Departure =
+  | { readonly kind: 'channel'; readonly appId: string; readonly channel: string }
+  | { readonly kind: 'member'; readonly appId: string; readonly channel: string; readonly userId: string };
+
+/**
+ * A departure's name within its app, as stores keep it: `c:<channel>` or `m:<channel>:<user id>` (wire
+ * channel names never hold ':', user ids may, so the user id goes last).
+ */
+export function departureKey(departure: Departure): string {
+  return departure.kind === 'channel' ? `c:${departure.channel}` : `m:${departure.channel}:${departure.userId}`;
+}
+
+export function departureOf(appId: string, key: string): Departure {
+  const channelEnd = key.indexOf(':', 2);
+  if (key.startsWith('c:')) return { kind: 'channel', appId, channel: key.slice(2) };
+  return { kind: 'member', appId, channel: key.slice(2, channelEnd), userId: key.slice(channelEnd + 1) };
+}
 
 /** A presence member, by id, in one app's channel. */
 export interface MemberRef {
@@ -71,23 +120,61 @@ export interface Heartbeat {
 export interface NodeSnapshot {
   readonly members: Iterable<MemberRef & { readonly userInfo: unknown }>;
   readonly subscriptions: Iterable<readonly [appId: string, channel: string, count: number]>;
+  /** The channels with subscribers here whose occupancy webhooks follow (occupy was asked for them). */
+  readonly occupied?: Iterable<readonly [appId: string, channel: string]>;
 }
 
 const NONE = Promise.resolve([]);
 
 /**
  * A single node: there are no other nodes to read and nobody to tell. The default. Member limits are
- * checked against the node's own roster above the seam, so this store never answers `full`.
+ * checked against the node's own roster above the seam, so this store never answers `full`. It keeps only
+ * the pending departures, which its own timers settle.
  */
 export class SingleNodeStore implements ClusterStore {
+  /** App id → keys of its pending departures. */
+  private readonly pending = new Map<string, Set<string>>();
+
   async start(): Promise<void> {}
 
-  addMember(): Promise<MemberOutcome> {
-    return Promise.resolve('added');
+  async addMember(appId: string, channel: string, member: PresenceMember, _limit: number, trackDepartures = false): Promise<MemberOutcome> {
+    return trackDepartures && this.take({ kind: 'member', appId, channel, userId: member.userId }) ? 'returned' : 'added';
   }
 
-  removeMember(): Promise<boolean> {
-    return Promise.resolve(true);
+  async removeMember(appId: string, channel: string, userId: string, _channelEmpty: boolean, graceMs?: number): Promise<boolean> {
+    if (graceMs !== undefined) this.put({ kind: 'member', appId, channel, userId });
+    return true;
+  }
+
+  async occupy(appId: string, channel: string): Promise<OccupyOutcome> {
+    return this.take({ kind: 'channel', appId, channel }) ? 'returned' : 'occupied';
+  }
+
+  async vacate(appId: string, channel: string): Promise<boolean> {
+    this.put({ kind: 'channel', appId, channel });
+    return true;
+  }
+
+  async settle(departure: Departure): Promise<boolean> {
+    return this.take(departure);
+  }
+
+  /** Nothing is ever late: the node that started a grace period is the node that settles it. */
+  dueDepartures(): Promise<Departure[]> {
+    return NONE;
+  }
+
+  private put(departure: Departure): void {
+    let keys = this.pending.get(departure.appId);
+    if (!keys) this.pending.set(departure.appId, (keys = new Set()));
+    keys.add(departureKey(departure));
+  }
+
+  private take(departure: Departure): boolean {
+    const keys = this.pending.get(departure.appId);
+    if (!keys?.delete(departureKey(departure))) return false;
+    if (keys.size === 0) this.pending.delete(departure.appId);
+    return true;
   }
 
   otherMembers(): Promise<PresenceMember[]> {

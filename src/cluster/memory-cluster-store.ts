@@ -1,6 +1,6 @@
 import { topicOf } from '../protocol/frames.js';
 import type { PresenceMember } from '../protocol/presence-member.js';
-import type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster-store.js';
+import { type ClusterStore, type Departure, departureKey, departureOf, type Heartbeat, type MemberOutcome, type MemberRef, type NodeSnapshot, type OccupyOutcome } from './cluster-store.js';
 
 interface NodeEntries {
   /** Live until then; 0 until the node's first heartbeat, and again after it was removed. */
@@ -9,6 +9,8 @@ interface NodeEntries {
   readonly members: Map<string, Map<string, unknown>>;
   /** app id → channel → subscriptions. */
   readonly subscriptions: Map<string, Map<string, number>>;
+  /** `<appId>:<channel>` of the followed channels the node has subscribers in. */
+  readonly occupied: Set<string>;
   connections: ReadonlyMap<string, number>;
 }
 
@@ -18,6 +20,8 @@ interface NodeEntries {
  */
 export class MemoryStoreHub {
   readonly nodes = new Map<string, NodeEntries>();
+  /** App id → departure key → when its grace ends. Nobody owns them. */
+  readonly departures = new Map<string, Map<string, number>>();
 
   constructor(
     readonly nodeTimeoutMs: number,
@@ -31,7 +35,7 @@ export class MemoryStoreHub {
   /** The node's entries, created (not yet live) if the hub has none. */
   entriesOf(nodeId: string): NodeEntries {
     let entries = this.nodes.get(nodeId);
-    if (!entries) this.nodes.set(nodeId, (entries = { expiresAtMs: 0, members: new Map(), subscriptions: new Map(), connections: new Map() }));
+    if (!entries) this.nodes.set(nodeId, (entries = { expiresAtMs: 0, members: new Map(), subscriptions: new Map(), occupied: new Set(), connections: new Map() }));
     return entries;
   }
 
@@ -45,6 +49,21 @@ export class MemoryStoreHub {
   heldElsewhere(self: string, topic: string, userId: string): boolean {
     for (const node of this.others(self)) if (node.members.get(topic)?.has(userId)) return true;
     return false;
+  }
+
+  occupiedElsewhere(self: string, topic: string): boolean {
+    for (const node of this.others(self)) if (node.occupied.has(topic)) return true;
+    return false;
+  }
+
+  putDeparture(departure: Departure, dueMs: number): void {
+    let pending = this.departures.get(departure.appId);
+    if (!pending) this.departures.set(departure.appId, (pending = new Map()));
+    pending.set(departureKey(departure), dueMs);
+  }
+
+  takeDeparture(departure: Departure): boolean {
+    return this.departures.get(departure.appId)?.delete(departureKey(departure)) ?? false;
   }
 }
 
@@ -65,7 +84,7 @@ class MemoryClusterStore implements ClusterStore {
     await this.heartbeat(new Map());
   }
 
-  async addMember(appId: string, channel: string, member: PresenceMember, limit: number): Promise<MemberOutcome> {
+  async addMember(appId: string, channel: string, member: PresenceMember, limit: number, trackDepartures = false): Promise<MemberOutcome> {
     const topic = topicOf(appId, channel);
     const known = this.hub.heldElsewhere(this.nodeId, topic, member.userId);
     if (!known) {
@@ -76,15 +95,50 @@ class MemoryClusterStore implements ClusterStore {
     let users = this.own.members.get(topic);
     if (!users) this.own.members.set(topic, (users = new Map()));
     users.set(member.userId, member.userInfo);
-    return known ? 'known' : 'added';
+    const returned = trackDepartures && this.hub.takeDeparture({ kind: 'member', appId, channel, userId: member.userId });
+    return known ? 'known' : returned ? 'returned' : 'added';
   }
 
-  async removeMember(appId: string, channel: string, userId: string): Promise<boolean> {
+  async removeMember(appId: string, channel: string, userId: string, _channelEmpty: boolean, graceMs?: number): Promise<boolean> {
     const topic = topicOf(appId, channel);
     const users = this.own.members.get(topic);
     users?.delete(userId);
     if (users?.size === 0) this.own.members.delete(topic);
-    return !this.hub.heldElsewhere(this.nodeId, topic, userId);
+    if (this.hub.heldElsewhere(this.nodeId, topic, userId)) return false;
+    if (graceMs !== undefined) this.hub.putDeparture({ kind: 'member', appId, channel, userId }, this.hub.now() + graceMs);
+    return true;
+  }
+
+  async occupy(appId: string, channel: string): Promise<OccupyOutcome> {
+    const topic = topicOf(appId, channel);
+    this.own.occupied.add(topic);
+    if (this.hub.takeDeparture({ kind: 'channel', appId, channel })) return 'returned';
+    return this.hub.occupiedElsewhere(this.nodeId, topic) ? 'known' : 'occupied';
+  }
+
+  async vacate(appId: string, channel: string, graceMs: number): Promise<boolean> {
+    const topic = topicOf(appId, channel);
+    this.own.occupied.delete(topic);
+    if (this.hub.occupiedElsewhere(this.nodeId, topic)) return false;
+    this.hub.putDeparture({ kind: 'channel', appId, channel }, this.hub.now() + graceMs);
+    return true;
+  }
+
+  async settle(departure: Departure): Promise<boolean> {
+    return this.hub.takeDeparture(departure);
+  }
+
+  async dueDepartures(appIds: readonly string[], lateMs: number): Promise<Departure[]> {
+    const due: Departure[] = [];
+    for (const appId of appIds) {
+      const pending = this.hub.departures.get(appId);
+      for (const [key, dueMs] of pending ?? []) {
+        if (dueMs > this.hub.now() - lateMs) continue;
+        pending?.delete(key);
+        due.push(departureOf(appId, key));
+      }
+    }
+    return due;
   }
 
   async otherMembers(appId: string, channel: string): Promise<PresenceMember[]> {
@@ -131,6 +185,7 @@ class MemoryClusterStore implements ClusterStore {
         if (node.expiresAtMs > now || node.expiresAtMs === 0) continue;
         this.hub.nodes.delete(id);
         departed.push(...this.onlyHeldBy(node));
+        this.vacateAtOnce(node);
       }
     }
     const otherConnections = new Map<string, number>();
@@ -149,17 +204,31 @@ class MemoryClusterStore implements ClusterStore {
       const [appId, channel] = [topic.slice(0, at), topic.slice(at + 1)];
       for (const userId of users.keys()) {
         const heldHere = node !== this.own && this.own.members.get(topic)?.has(userId);
-        if (!heldHere && !this.hub.heldElsewhere(this.nodeId, topic, userId)) departed.push({ appId, channel, userId });
+        if (heldHere || this.hub.heldElsewhere(this.nodeId, topic, userId)) continue;
+        // Reported now: a departure of the same user pending meanwhile is taken with it.
+        this.hub.takeDeparture({ kind: 'member', appId, channel, userId });
+        departed.push({ appId, channel, userId });
       }
     }
     return departed;
+  }
+
+  /** The followed channels of `node` (which is leaving, or dead) that no live node has: due at once. */
+  private vacateAtOnce(node: NodeEntries): void {
+    for (const topic of node.occupied) {
+      if (node !== this.own && this.own.occupied.has(topic)) continue;
+      if (this.hub.occupiedElsewhere(this.nodeId, topic)) continue;
+      const at = topic.indexOf(':');
+      this.hub.putDeparture({ kind: 'channel', appId: topic.slice(0, at), channel: topic.slice(at + 1) }, 0);
+    }
   }
 
   /** A node the hub had lost (or never had) writes everything it owns again. */
   private rewrite(own: NodeEntries): void {
     own.members.clear();
     own.subscriptions.clear();
-    const { members, subscriptions } = this.snapshot();
+    own.occupied.clear();
+    const { members, subscriptions, occupied = [] } = this.snapshot();
     for (const { appId, channel, userId, userInfo } of members) {
       const topic = topicOf(appId, channel);
       let users = own.members.get(topic);
@@ -167,10 +236,13 @@ class MemoryClusterStore implements ClusterStore {
       users.set(userId, userInfo);
     }
     for (const [appId, channel, count] of subscriptions) this.setSubscriptions(appId, channel, count);
+    for (const [appId, channel] of occupied) own.occupied.add(topicOf(appId, channel));
   }
 
   async close(): Promise<MemberRef[]> {
-    const departed = this.hub.nodes.has(this.nodeId) ? this.onlyHeldBy(this.own) : [];
+    const isLive = this.hub.nodes.has(this.nodeId);
+    const departed = isLive ? this.onlyHeldBy(this.own) : [];
+    if (isLive) this.vacateAtOnce(this.own);
     this.hub.nodes.delete(this.nodeId);
     return departed;
   }

@@ -1,15 +1,18 @@
 import type { Redis, Result } from 'ioredis';
 import type { PresenceMember } from '../protocol/presence-member.js';
 import type { Logger } from '../log.js';
-import type { ClusterStore, Heartbeat, MemberOutcome, MemberRef, NodeSnapshot } from './cluster-store.js';
+import { type ClusterStore, type Departure, departureKey, departureOf, type Heartbeat, type MemberOutcome, type MemberRef, type NodeSnapshot, type OccupyOutcome } from './cluster-store.js';
 import { RedisConnection } from './redis-connection.js';
-import { ADD_MEMBER, HEARTBEAT, OTHER_MEMBERS, OTHER_SUBSCRIPTION_COUNT, OTHER_SUBSCRIPTIONS, REMOVE_MEMBER, RESET_NODE } from './redis-store-scripts.js';
+import { ADD_MEMBER, DUE_DEPARTURES, HEARTBEAT, OCCUPY, OTHER_MEMBERS, OTHER_SUBSCRIPTION_COUNT, OTHER_SUBSCRIPTIONS, REMOVE_MEMBER, RESET_NODE, VACATE } from './redis-store-scripts.js';
 
 // The scripts, as ioredis adds them to its client by defineCommand: KEYS first, then ARGV.
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    addMember(nodes: string, key: string, own: string, self: string, userId: string, userInfo: string, limit: number): Result<MemberOutcome, Context>;
-    removeMember(nodes: string, key: string, own: string, self: string, userId: string, channelEmpty: '0' | '1'): Result<number, Context>;
+    addMember(nodes: string, key: string, own: string, departures: string, self: string, userId: string, userInfo: string, limit: number, departure: string): Result<MemberOutcome, Context>;
+    removeMember(nodes: string, key: string, own: string, departures: string, self: string, userId: string, channelEmpty: '0' | '1', departure: string, graceMs: number): Result<number, Context>;
+    occupy(nodes: string, key: string, own: string, departures: string, self: string, channel: string): Result<OccupyOutcome, Context>;
+    vacate(nodes: string, key: string, departures: string, self: string, channel: string, graceMs: number): Result<number, Context>;
+    dueDepartures(numberOfKeys: number, ...keysThenLateMs: Array<string | number>): Result<Array<string | number>, Context>;
     otherMembers(nodes: string, key: string, self: string): Result<string[], Context>;
     otherSubscriptions(nodes: string, key: string, self: string): Result<Array<string | number>, Context>;
     otherSubscriptionCount(nodes: string, key: string, self: string, channel: string): Result<number, Context>;
@@ -20,8 +23,10 @@ declare module 'ioredis' {
 
 /** Each script with its number of KEYS (redis-store-scripts.ts). */
 const SCRIPTS = {
-  addMember: [ADD_MEMBER, 3],
-  removeMember: [REMOVE_MEMBER, 3],
+  addMember: [ADD_MEMBER, 4],
+  removeMember: [REMOVE_MEMBER, 4],
+  occupy: [OCCUPY, 4],
+  vacate: [VACATE, 3],
   otherMembers: [OTHER_MEMBERS, 2],
   otherSubscriptions: [OTHER_SUBSCRIPTIONS, 2],
   otherSubscriptionCount: [OTHER_SUBSCRIPTION_COUNT, 2],
@@ -62,6 +67,8 @@ export class RedisClusterStore implements ClusterStore {
     this.connection = new RedisConnection(url, 'store', log, { commandTimeoutMs });
     this.redis = this.connection.redis;
     for (const [name, [lua, numberOfKeys]] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua, numberOfKeys });
+    // Its number of keys varies (one per app), so it comes first in each call.
+    this.redis.defineCommand('dueDepartures', { lua: DUE_DEPARTURES });
     this.redis.on('ready', () => {
       if (this.started) this.rejoin('reconnected');
     });
@@ -75,6 +82,14 @@ export class RedisClusterStore implements ClusterStore {
     return `${this.prefix}:subscriptions:${appId}`;
   }
 
+  private occupancyKey(appId: string): string {
+    return `${this.prefix}:occupancy:${appId}`;
+  }
+
+  private departuresKey(appId: string): string {
+    return `${this.prefix}:departures:${appId}`;
+  }
+
   async start(snapshot: () => NodeSnapshot): Promise<void> {
     this.snapshot = snapshot;
     await this.connection.connect();
@@ -84,7 +99,7 @@ export class RedisClusterStore implements ClusterStore {
 
   /** Writes everything this node owns again, replacing whatever the store had of it. */
   private async rewrite(): Promise<void> {
-    const { members, subscriptions } = this.snapshot();
+    const { members, subscriptions, occupied = [] } = this.snapshot();
     this.unwritten.clear();
     const pipeline = this.redis.pipeline().resetNode(this.keys.nodes, this.nodeId, this.nodeTimeoutMs, this.prefix, 'join');
     for (const { appId, channel, userId, userInfo } of members) {
@@ -94,6 +109,10 @@ export class RedisClusterStore implements ClusterStore {
     for (const [appId, channel, count] of subscriptions) {
       const key = this.subscriptionsKey(appId);
       pipeline.hset(key, `${this.nodeId}:${channel}`, count).sadd(this.keys.own, key);
+    }
+    for (const [appId, channel] of occupied) {
+      const key = this.occupancyKey(appId);
+      pipeline.hset(key, `${this.nodeId}:${channel}`, 1).sadd(this.keys.own, key);
     }
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
@@ -109,14 +128,37 @@ export class RedisClusterStore implements ClusterStore {
     );
   }
 
-  async addMember(appId: string, channel: string, member: PresenceMember, limit: number): Promise<MemberOutcome> {
+  async addMember(appId: string, channel: string, member: PresenceMember, limit: number, trackDepartures = false): Promise<MemberOutcome> {
     const key = this.presenceKey(appId, channel);
-    return this.redis.addMember(this.keys.nodes, key, this.keys.own, this.nodeId, member.userId, JSON.stringify(member.userInfo), limit);
+    const departure = trackDepartures ? departureKey({ kind: 'member', appId, channel, userId: member.userId }) : '';
+    return this.redis.addMember(this.keys.nodes, key, this.keys.own, this.departuresKey(appId), this.nodeId, member.userId, JSON.stringify(member.userInfo), limit, departure);
   }
 
-  async removeMember(appId: string, channel: string, userId: string, channelEmpty: boolean): Promise<boolean> {
+  async removeMember(appId: string, channel: string, userId: string, channelEmpty: boolean, graceMs?: number): Promise<boolean> {
     const key = this.presenceKey(appId, channel);
-    return (await this.redis.removeMember(this.keys.nodes, key, this.keys.own, this.nodeId, userId, channelEmpty ? '1' : '0')) === 1;
+    const departure = graceMs === undefined ? '' : departureKey({ kind: 'member', appId, channel, userId });
+    const gone = await this.redis.removeMember(this.keys.nodes, key, this.keys.own, this.departuresKey(appId), this.nodeId, userId, channelEmpty ? '1' : '0', departure, graceMs ?? 0);
+    return gone === 1;
+  }
+
+  async occupy(appId: string, channel: string): Promise<OccupyOutcome> {
+    return this.redis.occupy(this.keys.nodes, this.occupancyKey(appId), this.keys.own, this.departuresKey(appId), this.nodeId, channel);
+  }
+
+  async vacate(appId: string, channel: string, graceMs: number): Promise<boolean> {
+    return (await this.redis.vacate(this.keys.nodes, this.occupancyKey(appId), this.departuresKey(appId), this.nodeId, channel, graceMs)) === 1;
+  }
+
+  async settle(departure: Departure): Promise<boolean> {
+    return (await this.redis.zrem(this.departuresKey(departure.appId), departureKey(departure))) === 1;
+  }
+
+  async dueDepartures(appIds: readonly string[], lateMs: number): Promise<Departure[]> {
+    if (appIds.length === 0) return [];
+    const flat = await this.redis.dueDepartures(appIds.length, ...appIds.map((appId) => this.departuresKey(appId)), lateMs);
+    const due: Departure[] = [];
+    for (let i = 0; i < flat.length; i += 2) due.push(departureOf(appIds[Number(flat[i]) - 1] as string, String(flat[i + 1])));
+    return due;
   }
 
   async otherMembers(appId: string, channel: string): Promise<PresenceMember[]> {

@@ -8,7 +8,13 @@
  *   P:presence:<app>:<channel>    hash: "<node>:<user id>" → user info JSON
  *   P:subscriptions:<app>         hash: "<node>:<channel>" → that node's subscription count
  *   P:connections                 hash: "<node>:<app>" → that node's connection count
- *   P:node:<node>:keys            set: the presence and subscription keys the node has fields in
+ *   P:occupancy:<app>             hash: "<node>:<channel>" → 1 while the node has subscribers there; only for
+ *                                 channels whose occupancy the app's webhooks follow
+ *   P:departures:<app>            sorted set: "c:<channel>" or "m:<channel>:<user id>" → the time (ms) its
+ *                                 grace ends: channel_vacated / member_removed pending; nobody owns it
+ *   P:node:<node>:keys            set: the presence, subscription and occupancy keys the node has fields in
+ *   P:webhooks:<app>:*            the app's webhook deliveries: a BullMQ queue named <app> under the prefix
+ *                                 P:webhooks (its keys are BullMQ's; see src/webhooks/redis-delivery-queue.ts)
  *
  * Only standalone Redis (or a Sentinel-managed primary): the scripts touch keys they find in other keys,
  * which Redis Cluster does not allow.
@@ -52,28 +58,36 @@ local function sumByName(key, live)
   end
   return out
 end
+-- Whether a node in live has a field "<node>:<rest>" in key.
+local function heldBy(live, key, rest)
+  for other in pairs(live) do
+    if redis.call('HEXISTS', key, other .. ':' .. rest) == 1 then return true end
+  end
+  return false
+end
 -- Removes every field the node owns. With a live set, reports in departed the presence members no live
--- node has any more, as app, channel, user triples.
+-- node has any more, as app, channel, user triples (their pending departure, if any, is taken: the caller
+-- reports them now), and makes the departure of each followed channel no live node has any more due at
+-- once, for the next sweep (dueDepartures) of any node to report.
 local function purge(prefix, node, live, departed)
   local presencePrefix = prefix .. ':presence:'
+  local occupancyPrefix = prefix .. ':occupancy:'
   local keysKey = prefix .. ':node:' .. node .. ':keys'
   for _, key in ipairs(redis.call('SMEMBERS', keysKey)) do
     local isPresence = string.sub(key, 1, #presencePrefix) == presencePrefix
+    local isOccupancy = string.sub(key, 1, #occupancyPrefix) == occupancyPrefix
     for _, field in ipairs(redis.call('HKEYS', key)) do
       local owner, rest = split(field)
       if owner == node then
         redis.call('HDEL', key, field)
-        if live and isPresence then
-          local held = false
-          for other in pairs(live) do
-            if redis.call('HEXISTS', key, other .. ':' .. rest) == 1 then held = true break end
-          end
-          if not held then
-            local app, channel = split(string.sub(key, #presencePrefix + 1))
-            departed[#departed + 1] = app
-            departed[#departed + 1] = channel
-            departed[#departed + 1] = rest
-          end
+        if live and isPresence and not heldBy(live, key, rest) then
+          local app, channel = split(string.sub(key, #presencePrefix + 1))
+          redis.call('ZREM', prefix .. ':departures:' .. app, 'm:' .. channel .. ':' .. rest)
+          departed[#departed + 1] = app
+          departed[#departed + 1] = channel
+          departed[#departed + 1] = rest
+        elseif live and isOccupancy and not heldBy(live, key, rest) then
+          redis.call('ZADD', prefix .. ':departures:' .. string.sub(key, #occupancyPrefix + 1), 0, 'c:' .. rest)
         end
       end
     end
@@ -86,7 +100,10 @@ local function purge(prefix, node, live, departed)
 end
 `;
 
-/** KEYS: nodes, presence key, own keys set. ARGV: self, user id, user info, limit. → added | known | full */
+/**
+ * KEYS: nodes, presence key, own keys set, departures key. ARGV: self, user id, user info, limit, the user's
+ * departure key or '' when departures are not tracked. → added | returned | known | full
+ */
 export const ADD_MEMBER = `${COMMON}
 local live = others(KEYS[1], ARGV[1])
 local users, count, known, present = {}, 0, false, false
@@ -104,18 +121,59 @@ end
 if not known and not present and count >= tonumber(ARGV[4]) then return 'full' end
 redis.call('HSET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[3], KEYS[2])
+local returned = ARGV[5] ~= '' and redis.call('ZREM', KEYS[4], ARGV[5]) == 1
 if known then return 'known' end
+if returned then return 'returned' end
 return 'added'
 `;
 
-/** KEYS: nodes, presence key, own keys set. ARGV: self, user id, "1" if self has no members left there. → 1 if gone from the cluster */
+/**
+ * KEYS: nodes, presence key, own keys set, departures key. ARGV: self, user id, "1" if self has no members
+ * left there, the user's departure key or '' when departures are not tracked, grace ms.
+ * → 1 if gone from the cluster (then its departure is pending until now + grace)
+ */
 export const REMOVE_MEMBER = `${COMMON}
 redis.call('HDEL', KEYS[2], ARGV[1] .. ':' .. ARGV[2])
 if ARGV[3] == '1' then redis.call('SREM', KEYS[3], KEYS[2]) end
 for node in pairs(others(KEYS[1], ARGV[1])) do
   if redis.call('HEXISTS', KEYS[2], node .. ':' .. ARGV[2]) == 1 then return 0 end
 end
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], nowMs() + tonumber(ARGV[5]), ARGV[4]) end
 return 1
+`;
+
+/**
+ * KEYS: nodes, occupancy key, own keys set, departures key. ARGV: self, channel.
+ * → occupied | returned (its pending departure is cancelled) | known (another live node has it)
+ */
+export const OCCUPY = `${COMMON}
+redis.call('HSET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 1)
+redis.call('SADD', KEYS[3], KEYS[2])
+if redis.call('ZREM', KEYS[4], 'c:' .. ARGV[2]) == 1 then return 'returned' end
+if heldBy(others(KEYS[1], ARGV[1]), KEYS[2], ARGV[2]) then return 'known' end
+return 'occupied'
+`;
+
+/** KEYS: nodes, occupancy key, departures key. ARGV: self, channel, grace ms. → 1 if no live node has it (departure pending) */
+export const VACATE = `${COMMON}
+redis.call('HDEL', KEYS[2], ARGV[1] .. ':' .. ARGV[2])
+if heldBy(others(KEYS[1], ARGV[1]), KEYS[2], ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[3], nowMs() + tonumber(ARGV[3]), 'c:' .. ARGV[2])
+return 1
+`;
+
+/** KEYS: departures keys. ARGV: late ms. → key index, departure key, ... of the departures due late ms ago, taken */
+export const DUE_DEPARTURES = `${COMMON}
+local before = nowMs() - tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  for _, departure in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', before)) do
+    redis.call('ZREM', key, departure)
+    out[#out + 1] = i
+    out[#out + 1] = departure
+  end
+end
+return out
 `;
 
 /** KEYS: nodes, presence key. ARGV: self. → user id, user info, ... of the other live nodes, each user once */

@@ -25,6 +25,7 @@ import {
   type UnsubscribeData,
 } from '../protocol/frames.js';
 import { type PresenceMember, type PresenceSnapshot, parsePresenceMember } from '../protocol/presence-member.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
 import { checkMayBroadcast, checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
 import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
 
@@ -47,6 +48,8 @@ export interface SessionHost {
   leave(appId: string, channel: ChannelName, session: Session): void;
   /** Publishes on a channel across the cluster: every subscriber but the socket `exceptSocketId`. */
   publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId): void;
+  /** The apps' webhooks, when an app has any: told of each client event. */
+  readonly webhooks?: Pick<Webhooks, 'clientEvent'> | undefined;
   readonly presence: PresenceChannels;
   /** Broadcasts collecting responses, of every session and of REST (D9). */
   readonly broadcasts: PendingBroadcasts;
@@ -271,6 +274,7 @@ export class Session implements Subscriber {
     const userId = this.presence?.get(channel);
     const frame = JSON.stringify(userId === undefined ? { event, channel, data: text } : { event, channel, data: text, user_id: userId });
     this.host.publish(this.app.id, channel, () => frame, this.socketId);
+    this.host.webhooks?.clientEvent(this.app, channel, event, text, this.socketId, userId);
   }
 
   /**

@@ -14,6 +14,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/config.ts'],
   ['src/cluster/'],
   ['src/channels/', 'src/broadcasts/'],
+  ['src/webhooks/'],
   ['src/session/', 'src/http/'],
   ['src/console/'],
   ['src/transport/'],
@@ -55,12 +56,13 @@ t.test('protocol/ imports nothing above it but the catalogue', async (t) => {
   t.same(wrong, []);
 });
 
-t.test('uWebSockets.js only under transport/, ioredis only in the Redis cluster files', async (t) => {
+t.test('uWebSockets.js only under transport/, ioredis only in the Redis cluster files, bullmq only in the Redis webhook queue', async (t) => {
   const importers = (pkg: string) => server.filter((file) => importsOf(file).includes(pkg));
   t.ok(importers('uWebSockets.js').length > 0, 'the scan sees uWS');
   t.same(importers('uWebSockets.js').filter((file) => !file.startsWith('src/transport/')), []);
   t.ok(importers('ioredis').length > 0, 'the scan sees ioredis');
   t.same(importers('ioredis').filter((file) => !/^src\/cluster\/redis-[\w-]+\.ts$/.test(file)), []);
+  t.same(importers('bullmq'), ['src/webhooks/redis-delivery-queue.ts']);
 });
 
 t.test('the SDK entry points reach client/ and the allowed protocol files only', async (t) => {

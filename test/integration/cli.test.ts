@@ -119,6 +119,12 @@ t.test('every startup failure is one line on stderr, without a stack, and exit s
     ['a misspelled app setting', ['--config', await config('app-typo.json', { apps: [{ ...app('a', 'k'), clientEvent: true }] })], /^configuration error: .*config\.apps\[0\] has an unknown property "clientEvent"/],
     ['a certificate that does not exist', ['--tls-cert-file', join(dir, 'none.pem'), '--tls-key-file', join(dir, 'none.key')], /^configuration error: config\.tlsCertFile: cannot read .*none\.pem: ENOENT/],
     ['a certificate without a key', ['--tls-cert-file', join(dir, 'none.pem')], /^configuration error: .*tlsCertFile and config\.tlsKeyFile go together/],
+    ['a webhook URL without a scheme', ['--config', await config('hook.json', { apps: [{ ...app('a', 'k'), webhooks: [{ url: 'backend.example.com/hooks' }] }] })], /^configuration error: .*config\.apps\[0\]\.webhooks\[0\]\.url must be an absolute http:\/\/ or https:\/\/ URL, got "backend\.example\.com\/hooks"/],
+    [
+      'Redis that refuses, with webhooks (their queue lives there too)',
+      ['--redis', 'redis://127.0.0.1:1', '--config', await config('hook-redis.json', { apps: [{ ...app('a', 'k'), webhooks: [{ url: 'http://127.0.0.1:9/hooks' }] }] })],
+      /^the gateway did not start: cannot join the cluster through Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/,
+    ],
   ];
   for (const [label, args, message] of cases) {
     const { code, stderr } = await exitOf(run(['--port', '0', ...args]));

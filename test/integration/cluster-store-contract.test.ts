@@ -213,6 +213,104 @@ for (const [name, makeCluster] of implementations) {
     t.equal(await a.otherSubscriptionCount('app', 'news'), 0);
   });
 
+  t.test(`${name}: a followed channel is occupied once cluster-wide; its departure is pending until settled, and a return cancels it`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    const news = { kind: 'channel', appId: 'app', channel: 'news' } as const;
+    t.equal(await a.occupy('app', 'news'), 'occupied', 'the first node anywhere');
+    t.equal(await b.occupy('app', 'news'), 'known', 'a second node');
+    t.equal(await a.occupy('other-app', 'news'), 'occupied', 'apps are separate');
+    t.equal(await a.vacate('app', 'news', 60_000), false, 'b still has subscribers');
+    t.equal(await b.vacate('app', 'news', 60_000), true, 'the last node out: the departure is pending');
+    t.equal(await a.occupy('app', 'news'), 'returned', 'back within the grace: cancelled, no channel_occupied');
+    t.equal(await b.settle(news), false, 'so the grace timer finds nothing to settle');
+    t.equal(await a.vacate('app', 'news', 60_000), true);
+    t.equal(await a.settle(news), true, 'settled once');
+    t.equal(await b.settle(news), false, 'and by nobody else');
+    t.equal(await b.occupy('app', 'news'), 'occupied', 'after that, occupied again');
+  });
+
+  t.test(`${name}: two nodes occupying at once: exactly one is first`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b, c] = [await cluster.join('a'), await cluster.join('b'), await cluster.join('c')];
+    for (let round = 0; round < 5; round++) {
+      const outcomes = await Promise.all([a.occupy('app', `race-${round}`), b.occupy('app', `race-${round}`), c.occupy('app', `race-${round}`)]);
+      t.same(outcomes.filter((outcome) => outcome === 'occupied').length, 1, `round ${round}: ${outcomes.join(', ')}`);
+      const vacated = await Promise.all([a.vacate('app', `race-${round}`, 0), b.vacate('app', `race-${round}`, 0), c.vacate('app', `race-${round}`, 0)]);
+      t.same(vacated.filter(Boolean).length, 1, `round ${round}: one last node`);
+    }
+  });
+
+  t.test(`${name}: a member's departure is pending with its removal, and cancelled by its return on another node`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    const departure = { kind: 'member', appId: 'app', channel: 'presence-room', userId: 'u:1' } as const;
+    t.equal(await a.addMember('app', 'presence-room', member('u:1'), 100, true), 'added');
+    t.equal(await a.removeMember('app', 'presence-room', 'u:1', true, 60_000), true);
+    t.equal(await b.addMember('app', 'presence-room', member('u:1'), 100, true), 'returned', 'back on b: member_added for clients, none for webhooks');
+    t.equal(await a.settle(departure), false, 'nothing left to settle');
+    t.equal(await b.removeMember('app', 'presence-room', 'u:1', true, 60_000), true);
+    t.equal(await b.settle(departure), true);
+    t.equal(await a.addMember('app', 'presence-room', member('u:1'), 100, true), 'added', 'after the grace: added');
+    t.equal(await a.removeMember('app', 'presence-room', 'u:1', true), true, 'without a grace period nothing is pending');
+    t.equal(await a.settle(departure), false);
+  });
+
+  t.test(`${name}: departures not settled in time are taken by any node's sweep, once`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    await a.occupy('app', 'news');
+    t.equal(await a.vacate('app', 'news', 50), true);
+    await a.addMember('app', 'presence-room', member('u'), 100, true);
+    await a.removeMember('app', 'presence-room', 'u', true, 50);
+    t.same(await b.dueDepartures(['app'], 0), [], 'not due yet');
+    await cluster.elapse(200);
+    t.same(await b.dueDepartures(['app'], 1000), [], 'not late yet');
+    t.same(await b.dueDepartures(['other-app'], 0), [], 'only the apps asked for');
+    const due = await b.dueDepartures(['other-app', 'app'], 100);
+    t.same(due.sort((x, y) => x.kind.localeCompare(y.kind)), [
+      { kind: 'channel', appId: 'app', channel: 'news' },
+      { kind: 'member', appId: 'app', channel: 'presence-room', userId: 'u' },
+    ]);
+    t.same(await a.dueDepartures(['app'], 0), [], 'taken once');
+    t.equal(await a.settle({ kind: 'channel', appId: 'app', channel: 'news' }), false);
+  });
+
+  t.test(`${name}: a dead or leaving node's followed channels that nobody else has are due at once`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b, c] = [await cluster.join('a'), await cluster.join('b'), await cluster.join('c')];
+    await a.occupy('app', 'shared');
+    await b.occupy('app', 'shared');
+    await b.occupy('app', 'only-b');
+    await c.occupy('app', 'only-c');
+    for (const store of [a, b, c]) await store.heartbeat(new Map());
+    await c.close();
+    t.same(await a.dueDepartures(['app'], 60_000), [{ kind: 'channel', appId: 'app', channel: 'only-c' }], 'c left');
+    // b stops heartbeating.
+    let due: Array<{ channel: string }> = [];
+    for (let step = 0; step < 8 && due.length === 0; step++) {
+      await cluster.elapse(NODE_TIMEOUT_MS / 3);
+      await a.heartbeat(new Map());
+      due = await a.dueDepartures(['app'], 60_000);
+    }
+    t.same(due, [{ kind: 'channel', appId: 'app', channel: 'only-b' }], 'only what no live node has');
+    t.same(await a.dueDepartures(['app'], 60_000), [], 'once');
+    t.equal(await a.vacate('app', 'shared', 0), true, 'a is now the last with "shared"');
+  });
+
+  t.test(`${name}: a node taken for dead writes its followed channels again`, async (t) => {
+    const cluster = makeCluster(t);
+    const a = await cluster.join('a');
+    const b = await cluster.join('b', () => ({ ...EMPTY, occupied: [['app', 'news']] }));
+    await b.occupy('app', 'news');
+    await b.heartbeat(new Map());
+    await passWhileBeating(cluster, a);
+    t.same(await a.dueDepartures(['app'], 60_000), [{ kind: 'channel', appId: 'app', channel: 'news' }], 'b was taken for dead');
+    t.equal((await b.heartbeat(new Map())).rejoined, true);
+    t.equal(await b.occupy('app', 'news'), 'occupied', 'asked again on rejoining: channel_occupied is due again');
+    t.equal(await a.occupy('app', 'news'), 'known', 'its entry is back');
+  });
+
   t.test(`${name}: deployments with different prefixes (or hubs) do not see each other`, async (t) => {
     const [first, second] = [makeCluster(t), makeCluster(t)];
     const a = await first.join('a');

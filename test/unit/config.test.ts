@@ -76,6 +76,14 @@ t.test('defaults come from the schema', async (t) => {
       maxPendingBroadcastsPerConnection: 10,
       maxResponsesPerSecond: 100,
       maxPresenceUserIdLength: 128,
+      webhooks: [],
+      webhookGraceMs: 3000,
+      webhookBatchEvents: 20,
+      webhookBatchDelayMs: 250,
+      webhookTimeoutMs: 4000,
+      webhookRetryBaseMs: 1000,
+      webhookRetryForMs: 300000,
+      webhookMaxQueued: 1000,
     },
   ]);
   t.equal(resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret' }] }).apps[0]?.clientBroadcasts, 'authorized', 'configured apps broadcast only where authorized (D9a)');
@@ -231,4 +239,18 @@ t.test('configFromCli', async (t) => {
       message: /config\.apps\[0\]\.secret/,
     });
   });
+});
+
+t.test('webhooks: every event by default, and a bad URL or a replaced signature header is one clear line', async (t) => {
+  const withWebhooks = (webhooks: unknown[]) => resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret', webhooks } as never] });
+  t.same(withWebhooks([{ url: 'https://example.com/hook' }]).apps[0]?.webhooks, [
+    { url: 'https://example.com/hook', events: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'] },
+  ]);
+  t.throws(() => withWebhooks([{ url: 'example.com/hook' }]), { ...CONFIG_ERROR, message: 'config: config.apps[0].webhooks[0].url must be an absolute http:// or https:// URL, got "example.com/hook"' });
+  t.throws(() => withWebhooks([{ url: 'https://ok.example/' }, { url: 'ftp://example.com/' }]), { message: /config\.apps\[0\]\.webhooks\[1\]\.url must be an absolute http/ });
+  t.throws(() => withWebhooks([{ url: 'https://user:pw@example.com/' }]), { message: /must not hold a user name or password/ });
+  t.throws(() => withWebhooks([{ url: 'https://example.com/', headers: { 'x-pusher-signature': 'forged' } }]), { message: /webhooks\[0\]\.headers may not set x-pusher-signature/ });
+  t.throws(() => withWebhooks([{ url: 'https://example.com/', headers: { 'Bad Header': 'x' } }]), { message: /config\.apps\[0\]\.webhooks\[0\]\.headers/ });
+  t.throws(() => withWebhooks([{ url: 'https://example.com/', events: ['channel_exploded'] }]), { message: /webhooks\[0\]\.events\[0\]/ });
+  t.throws(() => withWebhooks([{ url: 'https://example.com/', filter: { channel_name_starts_with: 'x' } }]), { message: /unknown property "channel_name_starts_with"/ });
 });
