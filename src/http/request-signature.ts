@@ -1,15 +1,15 @@
 import * as crypto from 'node:crypto';
-import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { App } from '../apps/app-registry.js';
 import { HttpError } from '../errors.js';
 import type { ApiRequest } from './api-types.js';
+import { type HmacSigner, hmacSha256Signer } from './hmac-sha256.js';
 import { readSignedQuery } from './signed-query.js';
 
 /** Requests signed more than this far from server time are refused (replay window, as Pusher). */
 export const MAX_CLOCK_SKEW_SECONDS = 600;
 const AUTH_VERSION = '1.0';
 const SIGNATURE_FORMAT = /^[0-9a-f]{64}$/i;
-const GIVEN_SIGNATURE = Buffer.alloc(32);
 
 export type SignableRequest = Pick<ApiRequest, 'method' | 'path' | 'query' | 'body'>;
 
@@ -44,10 +44,7 @@ export function verifyQuerySignature(request: Omit<SignableRequest, 'body'>, app
   if (request.method === 'POST' && query.body_md5 === null) fail('body_md5 is missing');
 
   const toSign = stringToSign(request.method, request.path, query.canonical);
-  const expected = createHmac('sha256', secretKeyOf(app)).update(toSign).digest();
-  // Decoded into one reused buffer: the check is synchronous, and this saves an allocation per request.
-  GIVEN_SIGNATURE.write(signature, 'hex');
-  if (!timingSafeEqual(GIVEN_SIGNATURE, expected)) {
+  if (!sameHexDigest(signature, signerOf(app)(toSign))) {
     fail(`auth_signature does not match; the string to sign is ${JSON.stringify(toSign)}`);
   }
   return query.body_md5;
@@ -59,13 +56,23 @@ export function verifyBodyMd5(method: string, body: Buffer, claimed: string | nu
   if (claimed !== md5Hex(body)) fail('body_md5 does not match the MD5 of the request body');
 }
 
-/** Each app's secret as a key object, made once: the HMAC then skips importing the key on every request. */
-const secretKeys = new WeakMap<App, KeyObject>();
+/** Each app's signer, made once from its secret. */
+const signers = new WeakMap<App, HmacSigner>();
 
-function secretKeyOf(app: App): KeyObject {
-  let key = secretKeys.get(app);
-  if (!key) secretKeys.set(app, (key = createSecretKey(Buffer.from(app.secret))));
-  return key;
+function signerOf(app: App): HmacSigner {
+  let signer = signers.get(app);
+  if (!signer) signers.set(app, (signer = hmacSha256Signer(app.secret)));
+  return signer;
+}
+
+/** Two SHA-256 digests given as hex, compared in constant time (decoded into two reused buffers: synchronous). */
+const GIVEN_DIGEST = Buffer.alloc(32);
+const EXPECTED_DIGEST = Buffer.alloc(32);
+
+function sameHexDigest(given: string, expected: string): boolean {
+  GIVEN_DIGEST.write(given, 'hex');
+  EXPECTED_DIGEST.write(expected, 'hex');
+  return timingSafeEqual(GIVEN_DIGEST, EXPECTED_DIGEST);
 }
 
 /** MD5 as hex: crypto.hash (Node ≥ 20.12) in one native call, or a Hash object where it is missing (20.10). */

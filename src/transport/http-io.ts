@@ -97,12 +97,14 @@ export function readBody(
   });
 }
 
+const OK_STATUS = 200;
 /** Status lines by code, made once rather than on every response. */
 const STATUS_LINES = new Map(Object.entries(STATUS_CODES).map(([code, text]) => [Number(code), `${code} ${text}`]));
 
 export function writeResponse(res: HttpResponse, response: ApiResponse, closeConnection = false): void {
   res.cork(() => {
-    res.writeStatus(STATUS_LINES.get(response.status) ?? String(response.status));
+    // uWS answers 200 OK unless told otherwise: the most common answer costs no call.
+    if (response.status !== OK_STATUS) res.writeStatus(STATUS_LINES.get(response.status) ?? String(response.status));
     const { headers } = response;
     if (headers?.['content-type'] === undefined) res.writeHeader('content-type', 'application/json');
     if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name] as string);
