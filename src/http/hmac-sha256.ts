@@ -6,7 +6,7 @@ const BLOCK_BYTES = 64;
 const SHA256_BYTES = 32;
 const INNER_PAD = 0x36;
 const OUTER_PAD = 0x5c;
-const ASCII = /^[\x00-\x7f]*$/;
+const LAST_ASCII = 0x7f;
 
 type OneShotHash = (algorithm: string, data: string | Buffer, outputEncoding: 'hex') => string;
 /** crypto.hash: Node ≥ 20.12 (and 21.7). */
@@ -23,7 +23,7 @@ export type HmacSigner = (message: string) => string;
  * than a block (so K ⊕ ipad is ASCII text too, prepended to the message as text); any other key uses createHmac.
  */
 export function hmacSha256Signer(key: string): HmacSigner {
-  if (!oneShot || !ASCII.test(key) || key.length > BLOCK_BYTES) {
+  if (!oneShot || !isAscii(key) || key.length > BLOCK_BYTES) {
     const keyObject = createSecretKey(Buffer.from(key));
     return (message) => createHmac('sha256', keyObject).update(message).digest('hex');
   }
@@ -39,4 +39,9 @@ export function hmacSha256Signer(key: string): HmacSigner {
     outer.write(hash('sha256', innerPad + message, 'hex'), BLOCK_BYTES, 'hex');
     return hash('sha256', outer, 'hex');
   };
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > LAST_ASCII) return false;
+  return true;
 }
