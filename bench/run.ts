@@ -126,6 +126,7 @@ const COLUMNS: ReadonlyArray<[keyof Metrics, string, (v: number) => string]> = [
   ['otherNodesCpuPct', 'of it, receiving nodes CPU %', (v) => v.toFixed(0)],
   ['clientCpuPct', 'client CPU %', (v) => v.toFixed(0)],
   ['serverCpuUsPerMsg', 'server µs/msg', (v) => v.toFixed(2)],
+  ['serverCpuUsPerPublish', 'server µs/publish', (v) => v.toFixed(2)],
   ['rssMB', 'RSS MB', (v) => v.toFixed(1)],
   ['rssPerConnKB', 'RSS/conn KB', (v) => v.toFixed(2)],
   ['heapPerConnB', 'JS heap/conn B', (v) => v.toFixed(0)],
@@ -162,27 +163,31 @@ function pairedRatio(runs: readonly Metrics[], ceilingRuns: readonly Metrics[], 
 
 const summary: Record<string, Record<string, Metrics>> = {};
 const ratios: Record<string, Record<string, number>> = {};
+/** Publishing scenarios also compare server CPU per publish: per request, for the HTTP variants. */
+const cpuRatios: Record<string, Record<string, number>> = {};
 const lines: string[] = [`_${header}_`, '', ...skipped.flatMap((line) => [line, ''])];
 for (const scenario of scenarios) {
   const byVariant = results[scenario.id] ?? {};
   const rows = Object.entries(byVariant).map(([name, runs]) => [name, summarise(runs)] as const);
   summary[scenario.id] = Object.fromEntries(rows);
   const columns = COLUMNS.filter(([key]) => rows.some(([, m]) => m[key] !== undefined));
-  const headline = HEADLINE[scenario.id];
-  const ratioHeader = headline ? ` ${String(headline)} vs ${scenario.baseline ?? 'ceiling'} |` : '';
+  const compared = [HEADLINE[scenario.id], scenario.publishes ? ('serverCpuUsPerPublish' as const) : undefined].filter((key) => key !== undefined);
+  const baseline = scenario.baseline ?? 'ceiling';
   lines.push(`**${scenario.id}: ${scenario.title}**`, '');
-  lines.push(`| server | ${columns.map(([, label]) => label).join(' | ')} |${ratioHeader}`);
-  lines.push(`|---|${columns.map(() => '---:').join('|')}|${headline ? '---:|' : ''}`);
+  lines.push(`| server | ${[...columns.map(([, label]) => label), ...compared.map((key) => `${String(key)} vs ${baseline}`)].join(' | ')} |`);
+  lines.push(`|---|${[...columns, ...compared].map(() => '---:').join('|')}|`);
   for (const [name, m] of rows) {
     // Against the baseline scenario's run of the same variant, or else against this scenario's ceiling.
     const variant = VARIANTS.find((v) => v.name === name);
     const ceiling = variant?.ceiling ?? (scenario.publishes ? undefined : 'uws ceiling');
     const against = scenario.baseline ? results[scenario.baseline]?.[name] : ceiling && ceiling !== name ? byVariant[ceiling] : undefined;
-    const value = headline && against ? pairedRatio(byVariant[name] ?? [], against, headline) : undefined;
-    const ratio = value === undefined || Number.isNaN(value) ? '–' : `${value.toFixed(2)}×`;
-    if (value !== undefined) (ratios[scenario.id] ??= {})[name] = value;
-    const cells = columns.map(([key, , format]) => (m[key] === undefined ? '–' : format(m[key] as number))).join(' | ');
-    lines.push(`| ${name} | ${cells} |${headline ? ` ${ratio} |` : ''}`);
+    const cells = columns.map(([key, , format]) => (m[key] === undefined ? '–' : format(m[key] as number)));
+    for (const [i, key] of compared.entries()) {
+      const value = against ? pairedRatio(byVariant[name] ?? [], against, key) : Number.NaN;
+      if (!Number.isNaN(value)) ((i === 0 ? ratios : cpuRatios)[scenario.id] ??= {})[name] = value;
+      cells.push(Number.isNaN(value) ? '–' : `${value.toFixed(2)}×`);
+    }
+    lines.push(`| ${name} | ${cells.join(' | ')} |`);
   }
   lines.push('');
 }
@@ -195,7 +200,7 @@ mkdirSync(dir, { recursive: true });
 // narrowed it too, so it never replaces the complete run the README quotes.
 const narrowed = `${only ? `-${only.join('-')}` : ''}${onlyVariants ? '-some-variants' : ''}`;
 const name = `${full ? 'full' : 'quick'}${narrowed}-latest`;
-const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, ratios, runs: results }, null, 2);
+const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, ratios, cpuRatios, runs: results }, null, 2);
 writeFileSync(new URL(`${name}.json`, dir), json);
 writeFileSync(new URL(`${name}.md`, dir), `${table}\n`);
 console.log(`written: bench/results/${name}.{md,json}`);

@@ -22,6 +22,8 @@ export interface Metrics {
   /** CPU of the client processes: on a shared machine, what the load generator takes from the servers. */
   clientCpuPct?: number;
   serverCpuUsPerMsg?: number;
+  /** Server CPU per publish: per REST request for the HTTP variants (signed for the gateway, unsigned for the ceiling). */
+  serverCpuUsPerPublish?: number;
   /** Resident memory of every server process of the run, added up. */
   rssMB?: number;
   rssPerConnKB?: number;
@@ -114,6 +116,7 @@ export async function saturate(
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let expected = 0;
+  let published = 0;
   let delivered = 0;
   let next = 0;
   while (performance.now() < end) {
@@ -124,6 +127,7 @@ export async function saturate(
     const slice = Array.from({ length: burst }, (_, i) => channels[(next + i) % channels.length] as string);
     next = (next + burst) % channels.length;
     await publisher.publish(slice, burst, payloadBytes);
+    published += burst;
     for (const channel of slice) expected += recipients(channel);
   }
   const deadline = performance.now() + 5000;
@@ -145,6 +149,7 @@ export async function saturate(
     ...(others.length > 0 && { otherNodesCpuPct: (100 * (cpuOf(others) - otherCpu0)) / (wallMs * 1000) }),
     clientCpuPct: (100 * (last.cpuMicros - start.cpuMicros)) / (wallMs * 1000),
     serverCpuUsPerMsg: cpu / delivered,
+    serverCpuUsPerPublish: cpu / published,
     rssMB: servers.reduce((total, node) => total + rssBytes(node.pid), 0) / 2 ** 20,
   };
 }
