@@ -171,7 +171,8 @@ for (const scenario of scenarios) {
   const rows = Object.entries(byVariant).map(([name, runs]) => [name, summarise(runs)] as const);
   summary[scenario.id] = Object.fromEntries(rows);
   const columns = COLUMNS.filter(([key]) => rows.some(([, m]) => m[key] !== undefined));
-  const compared = [HEADLINE[scenario.id], scenario.publishes ? ('serverCpuUsPerPublish' as const) : undefined].filter((key) => key !== undefined);
+  const measuresCpu = scenario.publishes && columns.some(([key]) => key === 'serverCpuUsPerPublish');
+  const compared = [HEADLINE[scenario.id], measuresCpu ? ('serverCpuUsPerPublish' as const) : undefined].filter((key) => key !== undefined);
   const baseline = scenario.baseline ?? 'ceiling';
   lines.push(`**${scenario.id}: ${scenario.title}**`, '');
   lines.push(`| server | ${[...columns.map(([, label]) => label), ...compared.map((key) => `${String(key)} vs ${baseline}`)].join(' | ')} |`);

@@ -22,8 +22,18 @@ export interface Watcher {
  * synchronous and report the transitions that presence and cluster code need; delivery to this node's
  * subscribers goes through the FanOut, which sees every join and leave.
  */
+/** A channel's members on this node, and its uWS topic, made once when the channel gets its first member. */
+interface ChannelEntry {
+  readonly topic: string;
+  readonly members: Set<Subscriber>;
+}
+
 export class ChannelIndex {
-  private readonly byTopic = new Map<string, Set<Subscriber>>();
+  /**
+   * By app, then by channel: a publish looks the channel up by the name it was given, without first joining
+   * app and channel into a topic string (a new string to hash on every publish).
+   */
+  private readonly byApp = new Map<string, Map<ChannelName, ChannelEntry>>();
   /** Kept apart from the members: nothing that counts subscribers ever reads it. Empty unless a console watches. */
   private readonly watchers = new Map<string, Set<Watcher>>();
 
@@ -34,28 +44,32 @@ export class ChannelIndex {
   ) {}
 
   join(appId: string, channel: ChannelName, subscriber: Subscriber): JoinResult {
-    const topic = topicOf(appId, channel);
-    const set = this.byTopic.get(topic);
-    if (set?.has(subscriber)) return 'already';
-    this.fanOut.join(topic, subscriber);
-    if (set) {
-      set.add(subscriber);
-      this.onCount(appId, channel, set.size);
+    let channels = this.byApp.get(appId);
+    const entry = channels?.get(channel);
+    if (entry?.members.has(subscriber)) return 'already';
+    if (entry) {
+      this.fanOut.join(entry.topic, subscriber);
+      entry.members.add(subscriber);
+      this.onCount(appId, channel, entry.members.size);
       return 'joined';
     }
-    this.byTopic.set(topic, new Set([subscriber]));
+    const topic = topicOf(appId, channel);
+    this.fanOut.join(topic, subscriber);
+    if (!channels) this.byApp.set(appId, (channels = new Map()));
+    channels.set(channel, { topic, members: new Set([subscriber]) });
     this.onCount(appId, channel, 1);
     return 'first';
   }
 
   leave(appId: string, channel: ChannelName, subscriber: Subscriber): LeaveResult {
-    const topic = topicOf(appId, channel);
-    const set = this.byTopic.get(topic);
-    if (!set?.delete(subscriber)) return 'absent';
-    this.fanOut.leave(topic, subscriber);
-    this.onCount(appId, channel, set.size);
-    if (set.size > 0) return 'left';
-    this.byTopic.delete(topic);
+    const channels = this.byApp.get(appId);
+    const entry = channels?.get(channel);
+    if (!channels || !entry?.members.delete(subscriber)) return 'absent';
+    this.fanOut.leave(entry.topic, subscriber);
+    this.onCount(appId, channel, entry.members.size);
+    if (entry.members.size > 0) return 'left';
+    channels.delete(channel);
+    if (channels.size === 0) this.byApp.delete(appId);
     return 'last';
   }
 
@@ -78,7 +92,7 @@ export class ChannelIndex {
    * in the broadcastt dialect). `encode` runs only when someone watches.
    */
   tellWatchers(appId: string, channel: ChannelName, encode: () => string): void {
-    const watching = this.watchers.size === 0 ? undefined : this.watchers.get(topicOf(appId, channel));
+    const watching = this.watchersOf(appId, channel);
     if (!watching) return;
     const frame = encode();
     for (const watcher of watching) watcher.observe(frame);
@@ -86,46 +100,47 @@ export class ChannelIndex {
 
   /** The channel's members on this node (an empty set when it has none). Do not modify. */
   members(appId: string, channel: ChannelName): ReadonlySet<Subscriber> {
-    return this.byTopic.get(topicOf(appId, channel)) ?? NO_MEMBERS;
+    return this.byApp.get(appId)?.get(channel)?.members ?? NO_MEMBERS;
   }
 
   /** The app's occupied channels on this node, with their subscriber counts. */
   *channelsOf(appId: string): Generator<[channel: ChannelName, subscribers: number]> {
-    const prefix = topicOf(appId, '');
-    for (const [topic, set] of this.byTopic) if (topic.startsWith(prefix)) yield [topic.slice(prefix.length), set.size];
+    for (const [channel, entry] of this.byApp.get(appId) ?? []) yield [channel, entry.members.size];
   }
 
   /** Every occupied channel of every app, with its subscriber count. */
   *counts(): Generator<[appId: string, channel: ChannelName, subscribers: number]> {
-    for (const [topic, set] of this.byTopic) {
-      const at = topic.indexOf(':');
-      yield [topic.slice(0, at), topic.slice(at + 1), set.size];
-    }
+    for (const [appId, channels] of this.byApp) for (const [channel, entry] of channels) yield [appId, channel, entry.members.size];
   }
 
   subscriberCount(appId: string, channel: ChannelName): number {
-    return this.byTopic.get(topicOf(appId, channel))?.size ?? 0;
+    return this.byApp.get(appId)?.get(channel)?.members.size ?? 0;
   }
 
   /** Number of channels with at least one member, over all apps. */
   channelCount(): number {
-    return this.byTopic.size;
+    let count = 0;
+    for (const channels of this.byApp.values()) count += channels.size;
+    return count;
   }
 
   /**
    * Sends a frame to this node's members of the channel but `except`; returns how many members it has here.
    * `encode` runs once, and only when the channel has members or watchers: callers pass the encoder rather
-   * than the frame so delivering to an empty channel costs a map lookup. Watchers see the frame too (`except`
-   * included); while nobody watches anything they cost one size check.
+   * than the frame so delivering to an empty channel costs two map lookups. Watchers see the frame too
+   * (`except` included); while nobody watches anything they cost one size check.
    */
   deliver(appId: string, channel: ChannelName, encode: () => string, except?: Subscriber): number {
-    const topic = topicOf(appId, channel);
-    const set = this.byTopic.get(topic);
-    const watching = this.watchers.size === 0 ? undefined : this.watchers.get(topic);
-    if (!set && !watching) return 0;
+    const entry = this.byApp.get(appId)?.get(channel);
+    const watching = this.watchersOf(appId, channel);
+    if (!entry && !watching) return 0;
     const frame = encode();
-    if (set) this.fanOut.deliver(topic, set, frame, except);
+    if (entry) this.fanOut.deliver(entry.topic, entry.members, frame, except);
     if (watching) for (const watcher of watching) watcher.observe(frame);
-    return set?.size ?? 0;
+    return entry?.members.size ?? 0;
+  }
+
+  private watchersOf(appId: string, channel: ChannelName): Set<Watcher> | undefined {
+    return this.watchers.size === 0 ? undefined : this.watchers.get(topicOf(appId, channel));
   }
 }
