@@ -56,7 +56,7 @@ function triggerEvents(value: unknown, app: App): OutgoingEvent[] {
     throw new HttpError('BadRequest', `body.channels has ${channels.length} entries, over the limit of ${app.maxChannelsPerTrigger}`);
   }
   const wires = channels.map((channel, i) => wireName(channel, () => (trigger.channels ? `body.channels[${i}]` : 'body.channel'), app));
-  checkEvent(trigger, 'body', app);
+  checkEvent(trigger, () => 'body', app);
   const data = asJsonText(trigger.data);
   const unique = wires.length === 1 ? wires : [...new Set(wires)];
   return unique.map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id }));
@@ -73,22 +73,23 @@ function batchEvents(value: unknown, app: App): OutgoingEvent[] {
     throw new HttpError('BadRequest', `${root} has ${items.length} events, over the limit of ${app.maxBatchEvents}`);
   }
   return items.map((item, i) => {
-    const at = `${root}[${i}]`;
-    if (!validators.batchItem(item)) throw new HttpError('BadRequest', describeErrors(validators.batchItem.errors, at));
+    // Named only when something is wrong: a batch's events are checked one by one on the publish path.
+    const at = () => `${root}[${i}]`;
+    if (!validators.batchItem(item)) throw new HttpError('BadRequest', describeErrors(validators.batchItem.errors, at()));
     const event = item as BatchItem;
     checkEvent(event, at, app);
-    const channel = wireName(event.channel, () => `${at}.channel`, app);
+    const channel = wireName(event.channel, () => `${at()}.channel`, app);
     return { channel, name: event.name, data: asJsonText(event.data), exceptSocketId: event.socket_id };
   });
 }
 
-function checkEvent(event: { name: string; data: string }, at: string, app: App): void {
+function checkEvent(event: { name: string; data: string }, at: () => string, app: App): void {
   if (event.name.length > app.maxEventNameLength) {
-    throw new HttpError('BadRequest', `${at}.name is ${event.name.length} characters, over the limit of ${app.maxEventNameLength}`);
+    throw new HttpError('BadRequest', `${at()}.name is ${event.name.length} characters, over the limit of ${app.maxEventNameLength}`);
   }
   const bytes = Buffer.byteLength(event.data);
   if (bytes > app.maxEventDataBytes) {
-    throw new HttpError('PayloadTooLarge', `${at}.data is ${bytes} bytes, over the limit of ${app.maxEventDataBytes}`);
+    throw new HttpError('PayloadTooLarge', `${at()}.data is ${bytes} bytes, over the limit of ${app.maxEventDataBytes}`);
   }
 }
 
