@@ -4,17 +4,10 @@
  * the gateway counts it nowhere. It reconnects (and watches again) until the token is refused.
  */
 
-export interface Refusal {
-  readonly seq: number;
-  readonly time: number;
-  readonly source: 'connect' | 'frame' | 'subscribe' | 'rest';
-  readonly name: string;
-  readonly code: number;
-  readonly message: string;
-  readonly channel?: string;
-  readonly socketId?: string;
-  readonly request?: string;
-}
+// The server's own type: the page shows refusals exactly as src/console/app-activity.ts keeps them.
+import type { Refusal } from '../../src/console/app-activity.js';
+
+export type { Refusal };
 
 export interface Stats {
   readonly time: number;

@@ -3,7 +3,9 @@ import type { Test } from 'tap';
 import { createGateway, type Gateway, type GatewayDependencies } from '../../src/gateway.js';
 import type { GatewayOptions } from '../../src/config.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
+import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { createLogger } from '../../src/log.js';
+import { TestClient } from './ws-client.js';
 
 /**
  * A REST answer's JSON body as tests read it: its fields are unknown until a test narrows them. (The
@@ -71,4 +73,19 @@ export function signedPost(
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const query = signRequestQuery(app, 'POST', path, text, params);
   return httpRequest(`${running.http}${path}?${query}`, 'POST', text);
+}
+
+/**
+ * A client of the demo app subscribed to `channel` (authorized for private and presence channels, as `userId`
+ * on presence ones), closed when the test ends.
+ */
+export async function subscribedClient(t: Test, running: Running, channel: string, userId?: string): Promise<TestClient> {
+  const { client, socketId } = await TestClient.established(running.wsUrl());
+  t.teardown(() => client.close());
+  const channelData = userId === undefined ? undefined : JSON.stringify({ user_id: userId });
+  const needsAuth = channel.startsWith('presence-') || channel.startsWith('private-');
+  const auth = needsAuth ? authorizeChannel(DEMO_APP, socketId, channel, channelData) : {};
+  client.send({ event: 'broadcastt:subscribe', data: { channel, ...auth } });
+  await client.next('broadcastt_internal:subscription_succeeded');
+  return client;
 }

@@ -1,20 +1,11 @@
 import t from 'tap';
 import { HttpErrors } from '../../src/errors.js';
-import { authorizeChannel } from '../../src/protocol/channel-auth.js';
-import { DEMO_APP, signedGet, startGateway } from '../helpers/gateway.js';
+import { DEMO_APP, signedGet, startGateway, subscribedClient } from '../helpers/gateway.js';
 import { pusherServer } from '../helpers/pusher.js';
-import { TestClient } from '../helpers/ws-client.js';
 
 t.test('channel queries through the pusher server library and the broadcastt /channel path', async (t) => {
   const running = await startGateway(t);
-  const join = async (channel: string, userId?: string) => {
-    const { client, socketId } = await TestClient.established(running.wsUrl());
-    t.teardown(() => client.close());
-    const channelData = userId === undefined ? undefined : JSON.stringify({ user_id: userId });
-    const auth = channel.startsWith('presence-') ? authorizeChannel(DEMO_APP, socketId, channel, channelData) : {};
-    client.send({ event: 'broadcastt:subscribe', data: { channel, ...auth } });
-    await client.next('broadcastt_internal:subscription_succeeded');
-  };
+  const join = (channel: string, userId?: string) => subscribedClient(t, running, channel, userId);
   await join('news');
   await join('news');
   await join('presence-lobby', 'ann');

@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { CONSOLE_OUTDIR } from '../../console/build.js';
 import { MemoryHub } from '../../src/cluster/memory-broker.js';
 import { MemoryStoreHub } from '../../src/cluster/memory-cluster-store.js';
 import { issueToken } from '../../src/console/console-token.js';
 import { HttpErrors, WsErrors } from '../../src/errors.js';
-import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { consolePageBuilt, consoleSignIn, consoleSocket, openConsoleSocket } from '../helpers/console.js';
-import { DEMO_APP, httpExchange, httpRequest, type Running, signedGet, signedPost, startGateway } from '../helpers/gateway.js';
+import { DEMO_APP, httpExchange, httpRequest, type Running, signedGet, signedPost, startGateway, subscribedClient } from '../helpers/gateway.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 const APP_A = { id: 'app-a', key: 'key-a', secret: 'secret-of-a' } as const;
@@ -27,15 +26,6 @@ async function tokenOf(running: Running, app: { id: string; secret: string } = D
   return body.token as string;
 }
 
-async function subscribed(t: Test, running: Running, channel: string, userId?: string): Promise<TestClient> {
-  const { client, socketId } = await TestClient.established(running.wsUrl());
-  t.teardown(() => client.close());
-  const channelData = userId === undefined ? undefined : JSON.stringify({ user_id: userId });
-  const auth = channel.startsWith('presence-') ? authorizeChannel(DEMO_APP, socketId, channel, channelData) : {};
-  client.send({ event: 'broadcastt:subscribe', data: { channel, ...auth } });
-  await client.next('broadcastt_internal:subscription_succeeded');
-  return client;
-}
 
 t.test('configured apps have no console unless it is turned on: no page, no sign-in, no socket, no bearer', async (t) => {
   const running = await startGateway(t, { apps: [APP_A] });
@@ -170,7 +160,7 @@ t.test('a watched channel shows its events, broadcasts, responses and member cha
   socket.send({ event: 'console:watch', data: { channel: 'presence-room' } });
   t.match(await socket.next('console:watching'), { channel: 'presence-room', data: { name: 'presence-room', type: 'presence', system: false, consumer: false } });
 
-  const member = await subscribed(t, running, 'presence-room', 'ann');
+  const member = await subscribedClient(t, running, 'presence-room', 'ann');
   t.match(await socket.next('broadcastt_internal:member_added'), { channel: 'presence-room', data: { user_id: 'ann' } });
 
   t.equal((await signedPost(running, `/apps/${DEMO_APP.id}/events`, { name: 'news', channel: 'presence-room', data: '{"n":1}' })).status, 200);
@@ -205,7 +195,7 @@ t.test('the console is never one of the app\'s clients: not in subscription coun
   t.same((await signedGet(running, `/apps/${app.id}/channels/lobby`, { info: 'subscription_count' })).body, { occupied: false, subscription_count: 0 });
   t.equal((await httpRequest(`${running.http}/`)).body.connections, 0, 'health counts no connection');
 
-  const client = await subscribed(t, running, 'lobby');
+  const client = await subscribedClient(t, running, 'lobby');
   t.same((await counts()).body, { channels: { lobby: { subscription_count: 1 } } }, 'the one real subscriber');
   await socket.next((frame) => frame.event === 'console:stats' && frame.data.connections === 1);
   const another = await consoleSocket(running, await tokenOf(running));
@@ -249,7 +239,7 @@ t.test('in a cluster, a console on one node sees the channel\'s traffic from eve
   t.teardown(() => socket.close());
   socket.send({ event: 'console:watch', data: { channel: 'lobby' } });
   await socket.next('console:watching');
-  const member = await subscribed(t, a, 'lobby');
+  const member = await subscribedClient(t, a, 'lobby');
 
   await signedPost(a, `/apps/${DEMO_APP.id}/events`, { name: 'from-a', channel: 'lobby', data: '{}' });
   await socket.next('from-a');
