@@ -19,6 +19,9 @@ const DEF_BY_SUFFIX: Record<string, string> = {
   member_removed: 'memberRemoved',
   signin_success: 'signinSuccess',
   broadcast_responses: 'broadcastResponses',
+  subscription_count: 'subscriptionCount',
+  cache_miss: 'cacheMiss',
+  watchlist_events: 'watchlistEvents',
 };
 
 /** The protocol/server-frames.schema.json definition a frame with this event must satisfy. */
