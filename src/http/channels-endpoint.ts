@@ -41,9 +41,18 @@ export async function listChannels(queries: ChannelQueries, app: App, query: URL
   return json(200, { channels: Object.fromEntries(entries) });
 }
 
-/** The channel named in a path: a plain name or a channel ID (URL-safe, as `/` cannot appear in a path segment). */
+/**
+ * The channel named in a path: a plain name, a channel ID (URL-safe, as `/` cannot appear in a path segment) or a
+ * user channel, whose `#` is sent as `%23` (percent-encoding is read; plain names and IDs hold no `%`).
+ */
 function channelInPath(app: App, name: string): Channel {
-  return asHttp('channel', () => resolveChannel(name, app));
+  let decoded = name;
+  try {
+    if (name.includes('%')) decoded = decodeURIComponent(name);
+  } catch {
+    throw new HttpError('BadRequest', 'the channel in the path is not valid percent-encoding');
+  }
+  return asHttp('channel', () => resolveChannel(decoded, app));
 }
 
 /** GET /channels/:name and /channel/:name: `{occupied}` plus the requested counts. */
