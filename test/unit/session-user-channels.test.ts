@@ -4,7 +4,7 @@ import { authenticateUser } from '../../src/protocol/channel-auth.js';
 import { resolveChannel } from '../../src/protocol/channel-name.js';
 import { makeNode, makeSession, settled } from '../helpers/fake-connection.js';
 
-const signIn = (s: ReturnType<typeof makeSession>, user: Record<string, unknown>) =>
+const signIn = (s: ReturnType<typeof makeSession>, user: { id: string } & Record<string, unknown>) =>
   s.send({ event: `${s.session.dialect}:signin`, data: authenticateUser(s.app, s.session.socketId, user) });
 
 t.test('a user channel is joined only by a connection signed in as its user', async (t) => {
