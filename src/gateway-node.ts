@@ -329,9 +329,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   signedIn(session: Session, userId: string, watchlist: readonly string[]): void {
     const previous = this.sessions.userIdOf(session);
     this.sessions.signIn(session, userId);
-    if (!session.app.watchlistEvents) return;
-    if (previous !== undefined) this.watchlists.signOut(session.app.id, session, previous);
-    this.watchlists.signIn(session.app.id, session, userId, watchlist);
+    if (session.app.watchlistEvents) this.watchlists.signIn(session.app.id, session, userId, watchlist, previous);
   }
 
   userIdOf(session: Session): string | undefined {

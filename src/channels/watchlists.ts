@@ -47,32 +47,49 @@ export class Watchlists {
   }
 
   /**
-   * A connection signed in as `userId`, with the users it watches. A connection signing in again is signed out of
-   * its previous user first (signOut).
+   * A connection signed in as `userId`, with the users it watches (its previous watchlist, if any, is dropped). A
+   * connection signed in before as `previous` is that user no more; signed in again as the same user, it stays online.
    */
-  signIn(appId: string, connection: Watching, userId: string, watchlist: readonly string[]): void {
+  signIn(appId: string, connection: Watching, userId: string, watchlist: readonly string[], previous?: string): void {
+    this.unwatch(connection);
+    if (previous !== userId) {
+      if (previous !== undefined) this.depart(appId, previous);
+      this.arrive(appId, userId);
+    }
+    if (watchlist.length > 0) this.watch(appId, connection, watchlist);
+  }
+
+  /** A connection signed in as `userId` closed. */
+  signOut(appId: string, connection: Watching, userId: string): void {
+    this.unwatch(connection);
+    this.depart(appId, userId);
+  }
+
+  /** One more connection here is signed in as the user; the first asks the store whether the user is online now. */
+  private arrive(appId: string, userId: string): void {
     const key = userKey(appId, userId);
     const here = this.signedIn.get(key) ?? 0;
     this.signedIn.set(key, here + 1);
     if (here === 0) this.decide(this.store.userOnline(appId, userId), (isOnline) => isOnline && this.publish(appId, 'online', userId));
-    if (watchlist.length > 0) this.watch(appId, connection, watchlist);
   }
 
-  /** A connection signed in as `userId` closed or signed in as someone else. */
-  signOut(appId: string, connection: Watching, userId: string): void {
-    const watchlist = this.watchlists.get(connection);
-    if (watchlist) {
-      this.watchlists.delete(connection);
-      for (const key of watchlist.keys) {
-        const set = this.watchers.get(key);
-        if (set?.delete(connection) && set.size === 0) this.watchers.delete(key);
-      }
-    }
+  /** One connection here fewer is signed in as the user; the last asks the store whether the user is offline now. */
+  private depart(appId: string, userId: string): void {
     const key = userKey(appId, userId);
     const here = (this.signedIn.get(key) ?? 1) - 1;
     if (here > 0) return void this.signedIn.set(key, here);
     this.signedIn.delete(key);
     this.decide(this.store.userOffline(appId, userId), (isOffline) => isOffline && this.publish(appId, 'offline', userId));
+  }
+
+  private unwatch(connection: Watching): void {
+    const watchlist = this.watchlists.get(connection);
+    if (!watchlist) return;
+    this.watchlists.delete(connection);
+    for (const key of watchlist.keys) {
+      const set = this.watchers.get(key);
+      if (set?.delete(connection) && set.size === 0) this.watchers.delete(key);
+    }
   }
 
   /** Tells this node's watchers of the user (from this node's decisions and from the other nodes'). */

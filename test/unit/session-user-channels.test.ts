@@ -91,3 +91,25 @@ t.test('watchlist: the watched users online at sign-in, then each change, once p
   await settled();
   t.same(late.connection.decoded().map((f) => f.event), ['broadcastt:signin_success'], 'nobody online: no event');
 });
+
+t.test('watchlist: signing in again as the same user changes the watchlist only; as another user, the first goes offline', async (t) => {
+  const on = makeNode({ app: { watchlistEvents: true } });
+  const watcher = makeSession({ socketId: '1.1', on });
+  signIn(watcher, { id: 'wendy', watchlist: ['ann', 'bob'] });
+  const ann = makeSession({ socketId: '1.2', on });
+  signIn(ann, { id: 'ann' });
+  await settled();
+  watcher.connection.clear();
+  signIn(ann, { id: 'ann', watchlist: ['wendy'] });
+  await settled();
+  t.same(ann.connection.last(), { event: 'broadcastt_internal:watchlist_events', data: { events: [{ name: 'online', user_ids: ['wendy'] }] } }, 'its new watchlist');
+  t.same(watcher.connection.decoded(), [], 'ann never went offline');
+  signIn(ann, { id: 'bob' });
+  await settled();
+  t.same(watcher.connection.decoded().map((f) => f.data), [{ events: [{ name: 'offline', user_ids: ['ann'] }] }, { events: [{ name: 'online', user_ids: ['bob'] }] }]);
+  watcher.connection.clear();
+  signIn(watcher, { id: 'wendy' });
+  ann.session.close();
+  await settled();
+  t.same(watcher.connection.decoded().map((f) => f.event), ['broadcastt:signin_success'], 'a sign-in without a watchlist drops the old one');
+});
