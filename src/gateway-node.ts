@@ -2,17 +2,22 @@ import { nanoid } from 'nanoid';
 import type { App, AppRegistry } from './apps/app-registry.js';
 import { encodeBroadcastEvent } from './broadcasts/broadcast-event.js';
 import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
+import { ChannelCache } from './channels/channel-cache.js';
 import { ChannelIndex, type Watcher } from './channels/channel-index.js';
 import type { FanOut } from './channels/fan-out.js';
 import { PresenceChannels } from './channels/presence-channels.js';
+import { SubscriptionCounts } from './channels/subscription-counts.js';
+import { Watchlists } from './channels/watchlists.js';
 import type { ClusterMessage } from './cluster/cluster-message.js';
 import { ClusterNode, type ClusterParts } from './cluster/cluster-node.js';
+import { ONLINE_USERS } from './cluster/cluster-store.js';
 import type { GatewayConfig } from './config.js';
 import { AppActivity } from './console/app-activity.js';
 import { encodeConsoleResponse } from './console/console-frames.js';
 import type { ConsoleNode } from './console/console-node.js';
 import { HttpError, ProtocolError, SubscriptionError } from './errors.js';
 import { type Logger, throttledLog } from './log.js';
+import { isCacheChannel } from './protocol/channel-type.js';
 import { encodeFrame } from './protocol/codec.js';
 import type { Connection, UpgradeRequest } from './protocol/connection.js';
 import type { ChannelName, SocketId } from './protocol/frames.js';
@@ -75,6 +80,12 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   readonly sessions = new SessionRegistry();
   readonly index: ChannelIndex;
   readonly presence: PresenceChannels;
+  /** The cache channels' last events (Pusher cache channels). */
+  readonly cache: ChannelCache;
+  /** Subscription counts, for apps with subscriptionCount on. */
+  readonly counts: SubscriptionCounts;
+  /** Online users and who watches them, for apps with watchlistEvents on. */
+  readonly watchlists: Watchlists;
   /** A broadcast id names the node waiting for its responses, so a response given on any node finds it. */
   readonly broadcasts: PendingBroadcasts;
   /** Publishes counted and refusals kept per app, for the console. */
@@ -108,6 +119,9 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     this.presence = new PresenceChannels(this.index, cluster.store, ({ appId, channel, kind, data }) => {
       cluster.broker.send({ kind: 'member', origin: id, appId, channel, event: kind, data });
     }, log, webhooks);
+    this.cache = new ChannelCache(cluster.store, this.index, log, webhooks);
+    this.counts = new SubscriptionCounts(this.index, cluster.store, (appId, channel) => cluster.broker.send({ kind: 'count', origin: id, appId, channel }), log, now);
+    this.watchlists = new Watchlists(cluster.store, (appId, event, userId) => cluster.broker.send({ kind: 'user', origin: id, appId, event, userId }), log);
     this.broadcasts = new PendingBroadcasts(() => `${id}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
     this.activity = new AppActivity(now);
   }
@@ -133,17 +147,21 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   async start(): Promise<void> {
     await this.cluster.start({
       receive: (message) => this.receive(message),
-      snapshot: () => ({ members: this.presence.own(), subscriptions: this.index.counts(), occupied: this.webhooks?.followed(this.index.counts()) }),
+      snapshot: () => ({ members: this.presence.own(), subscriptions: this.index.counts(), occupied: this.webhooks?.followed(this.index.counts()), users: this.watchlists.own() }),
       connections: () => this.sessions.perAppCounts,
-      departed: (members) => {
+      departed: (departed) => {
+        const members = departed.filter((member) => member.channel !== ONLINE_USERS);
         this.presence.departed(members);
         this.webhooks?.membersDeparted(members);
+        this.watchlists.departed(departed);
       },
       rejoined: () => {
         this.presence.announceAll();
         this.webhooks?.rejoined(this.index.counts(), this.presence.own());
+        this.watchlists.announceAll();
       },
       heartbeat: () => this.webhooks?.heartbeat(),
+      nodesLeft: () => this.counts.recountAll(this.apps.all()),
     });
     this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
@@ -171,18 +189,28 @@ export class GatewayNode implements SessionHost, ConsoleNode {
    * `exceptSocketId` (Pusher's `socket_id`) does not receive it, on whichever node it is. Returns how many
    * subscribers the channel has on this node.
    */
-  publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId): number {
+  publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId, isCached = false): number {
     const except = exceptSocketId === undefined ? undefined : this.sessions.find(exceptSocketId);
     this.activity.published(appId);
     if (!this.cluster.isClustered) return this.index.deliver(appId, channel, encode, except);
     const frame = encode();
-    this.cluster.broker.send({ kind: 'publish', origin: this.id, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) });
+    const message = { kind: 'publish', origin: this.id, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) } as const;
+    this.cluster.broker.send(isCached ? { ...message, cached: true } : message);
     return this.index.deliver(appId, channel, () => frame, except);
   }
 
-  /** Publishes a channel event (`data` JSON text) as REST and the embedding API send it. */
+  /**
+   * Publishes a channel event (`data` JSON text) as REST and the embedding API send it. On a cache channel it is
+   * also kept as the channel's last event, and marked as such for every node (channel-cache.ts); any other channel
+   * pays one or two prefix checks for that.
+   */
   publishEvent(appId: string, channel: ChannelName, event: string, data: string, exceptSocketId?: SocketId): number {
-    return this.publish(appId, channel, () => encodeFrame(event, data, channel), exceptSocketId);
+    if (!isCacheChannel(channel)) return this.publish(appId, channel, () => encodeFrame(event, data, channel), exceptSocketId);
+    const frame = encodeFrame(event, data, channel);
+    const app = this.apps.findById(appId);
+    if (app) this.cache.keep(app, channel, frame);
+    this.cache.delivered(appId, channel);
+    return this.publish(appId, channel, () => frame, exceptSocketId, true);
   }
 
   /** Another node's message. */
@@ -192,9 +220,17 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       case 'publish': {
         this.activity.published(message.appId);
         const except = message.exceptSocketId === undefined ? undefined : this.sessions.find(message.exceptSocketId);
+        if (message.cached) this.cache.delivered(message.appId, message.channel);
         this.index.deliver(message.appId, message.channel, () => message.frame, except);
         return;
       }
+      case 'count': {
+        const app = this.apps.findById(message.appId);
+        if (app) this.counts.heard(app, message.channel);
+        return;
+      }
+      case 'user':
+        return this.watchlists.deliver(message.appId, message.event, message.userId);
       case 'response':
         if (message.target !== this.id) return;
         this.showResponse(message.appId, message.id, message.channel, message.payload);
@@ -279,15 +315,25 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   // SessionHost: what sessions do through their node.
 
   join(appId: string, channel: ChannelName, session: Session): void {
-    if (this.index.join(appId, channel, session) === 'first') this.webhooks?.firstSubscriber(session.app, channel);
+    const joined = this.index.join(appId, channel, session);
+    if (joined === 'first') this.webhooks?.firstSubscriber(session.app, channel);
+    if (joined !== 'already' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
   }
 
   leave(appId: string, channel: ChannelName, session: Session): void {
-    if (this.index.leave(appId, channel, session) === 'last') this.webhooks?.lastSubscriberLeft(session.app, channel);
+    const left = this.index.leave(appId, channel, session);
+    if (left === 'last') this.webhooks?.lastSubscriberLeft(session.app, channel);
+    if (left !== 'absent' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
   }
 
-  signedIn(session: Session, userId: string): void {
+  signedIn(session: Session, userId: string, watchlist: readonly string[]): void {
+    const previous = this.sessions.userIdOf(session);
     this.sessions.signIn(session, userId);
+    if (session.app.watchlistEvents) this.watchlists.signIn(session.app.id, session, userId, watchlist, previous);
+  }
+
+  userIdOf(session: Session): string | undefined {
+    return this.sessions.userIdOf(session);
   }
 
   frameRefused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void {
@@ -299,7 +345,9 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   }
 
   closed(session: Session): void {
+    const userId = this.sessions.userIdOf(session);
     this.sessions.remove(session);
+    if (userId !== undefined && session.app.watchlistEvents) this.watchlists.signOut(session.app.id, session, userId);
     if (this.sessions.size === 0) this.drained?.();
   }
 
@@ -336,8 +384,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
         for (const session of this.sessions) session.connection.terminate();
         // Departures decided and their events batched, then the store let go (its last departures reported),
         // then the batches handed to the queue.
-        void this.presence
-          .settled()
+        void Promise.all([this.presence.settled(), this.watchlists.settled()])
           .then(() => this.webhooks?.settled())
           .then(() => this.cluster.close())
           .then(() => this.webhooks?.close(timeoutMs))

@@ -35,6 +35,7 @@ WEBSOCKET_ERRORS = {
     4310: "SystemChannelReadOnly",
     4311: "BroadcastRejected",
     4312: "ResponseRejected",
+    4313: "WatchlistRejected",
 }
 
 

@@ -27,6 +27,13 @@ export interface App {
   readonly maxPendingBroadcastsPerConnection: number;
   readonly maxResponsesPerSecond: number;
   readonly maxPresenceUserIdLength: number;
+  readonly subscriptionCount: boolean;
+  readonly subscriptionCountThreshold: number;
+  readonly subscriptionCountIntervalMs: number;
+  readonly cacheTtlMs: number;
+  readonly maxCachedChannels: number;
+  readonly watchlistEvents: boolean;
+  readonly maxWatchlistSize: number;
   readonly webhooks: readonly WebhookTarget[];
   readonly webhookGraceMs: number;
   readonly webhookBatchEvents: number;
@@ -38,7 +45,7 @@ export interface App {
 }
 
 /** The webhook events this gateway sends, by Pusher's names. */
-export const WEBHOOK_EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'] as const;
+export const WEBHOOK_EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss'] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
 /** One URL of an app's webhooks (protocol/config.schema.json#/$defs/webhook, defaults applied). */

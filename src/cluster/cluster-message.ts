@@ -2,7 +2,7 @@
  * What nodes tell each other (D12), and its wire form. Frames travel already encoded: a node that receives
  * a publish hands the frame to its subscribers as it is.
  */
-export type ClusterMessage = PublishMessage | ResponseMessage | TerminateMessage | MemberMessage;
+export type ClusterMessage = PublishMessage | ResponseMessage | TerminateMessage | MemberMessage | CountMessage | UserMessage;
 
 /** A publish on a channel, for every other node's subscribers. */
 export interface PublishMessage {
@@ -16,6 +16,8 @@ export interface PublishMessage {
   readonly frame: string;
   /** Pusher's socket_id exclusion: that connection, on whichever node holds it, does not receive the frame. */
   readonly exceptSocketId?: string;
+  /** A server event on a cache channel, which the origin also cached (channel-cache.ts). */
+  readonly cached?: boolean;
 }
 
 /** A response to a broadcast waiting on another node (D9): only the `target` node acts on it. */
@@ -55,6 +57,27 @@ export interface MemberMessage {
 }
 
 /**
+ * A channel's subscription count changed on the origin node, which has written its count to the store: the nodes
+ * with subscribers there count again (subscription-counts.ts). Only for apps with subscriptionCount on.
+ */
+export interface CountMessage {
+  readonly kind: 'count';
+  readonly origin: string;
+  readonly appId: string;
+  readonly channel: string;
+}
+
+/** A user came online or went offline in the cluster, as decided on the origin node: for watchlists. */
+export interface UserMessage {
+  readonly kind: 'user';
+  readonly origin: string;
+  readonly appId: string;
+  readonly event: 'online' | 'offline';
+  /** Last on the wire: user ids are the app's and may hold any character. */
+  readonly userId: string;
+}
+
+/**
  * The wire form of a message: its kind and a header line per field, then the frame or payload. Node ids, app
  * ids, wire channel names, socket ids and broadcast ids cannot contain a newline, so no escaping (and no
  * second JSON encoding of the frame) is needed.
@@ -62,7 +85,11 @@ export interface MemberMessage {
 export function encodeClusterMessage(message: ClusterMessage): string {
   switch (message.kind) {
     case 'publish':
-      return `publish\n${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
+      return `${message.cached ? 'cached' : 'publish'}\n${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
+    case 'count':
+      return `count\n${message.origin}\n${message.appId}\n${message.channel}`;
+    case 'user':
+      return `user\n${message.origin}\n${message.appId}\n${message.event}\n${message.userId}`;
     case 'terminate':
       return `terminate\n${message.origin}\n${message.appId}\n${message.userId}`;
     case 'member':
@@ -73,7 +100,7 @@ export function encodeClusterMessage(message: ClusterMessage): string {
 }
 
 /** Lines before the free-form last field, the kind included. */
-const HEADER_LINES: Readonly<Record<string, number>> = { publish: 5, response: 6, terminate: 3, member: 5 };
+const HEADER_LINES: Readonly<Record<string, number>> = { publish: 5, cached: 5, response: 6, terminate: 3, member: 5, count: 3, user: 4 };
 
 /** The message `text` encodes, or undefined when it is not one (another deployment's traffic, say). */
 export function decodeClusterMessage(text: string): ClusterMessage | undefined {
@@ -98,9 +125,19 @@ export function decodeClusterMessage(text: string): ClusterMessage | undefined {
     if (event !== 'memberAdded' && event !== 'memberRemoved') return undefined;
     return { kind, origin, appId, channel, event, data: rest };
   }
-  if (kind === 'publish') {
+  if (kind === 'publish' || kind === 'cached') {
     const [, origin, appId, channel, except] = fields as [string, string, string, string, string];
-    return { kind, origin, appId, channel, frame: rest, ...(except === '' ? {} : { exceptSocketId: except }) };
+    const message: PublishMessage = { kind: 'publish', origin, appId, channel, frame: rest, ...(except === '' ? {} : { exceptSocketId: except }) };
+    return kind === 'cached' ? { ...message, cached: true } : message;
+  }
+  if (kind === 'count') {
+    const [, origin, appId] = fields as [string, string, string];
+    return { kind, origin, appId, channel: rest };
+  }
+  if (kind === 'user') {
+    const [, origin, appId, event] = fields as [string, string, string, string];
+    if (event !== 'online' && event !== 'offline') return undefined;
+    return { kind, origin, appId, event, userId: rest };
   }
   const [, origin, appId, channel, target, id] = fields as [string, string, string, string, string, string];
   return { kind: 'response', origin, appId, channel, target, id, payload: rest };

@@ -18,6 +18,8 @@ export interface NodeHooks {
   readonly rejoined: () => void;
   /** A heartbeat reached the store (and removed any dead node): what is overdue may be swept now. */
   readonly heartbeat?: () => void;
+  /** A node that was live is not any more (it died or left): what the store sums over the nodes has changed. */
+  readonly nodesLeft?: () => void;
 }
 
 /** Cross-node implementations handed in by tests and embedders instead of the configured ones. */
@@ -123,12 +125,14 @@ export class ClusterNode {
     this.isBeating = true;
     try {
       const { otherConnections, departed, rejoined, liveNodes } = await this.store.heartbeat(hooks.connections());
+      const someLeft = [...this.liveNodes].some((id) => !liveNodes.has(id));
       this.otherConnections = otherConnections;
       this.liveNodes = liveNodes;
       this.heardFrom = new Set();
       if (departed.length > 0) this.log.info('members left with a dead node', { count: departed.length });
       hooks.departed(departed);
       if (rejoined) hooks.rejoined();
+      if (someLeft) hooks.nodesLeft?.();
       hooks.heartbeat?.();
       if (this.isHeartbeatFailing) this.log.info('heartbeat reaches the cluster store again');
       this.isHeartbeatFailing = false;

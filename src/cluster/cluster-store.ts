@@ -1,4 +1,5 @@
 import type { PresenceMember } from '../protocol/presence-member.js';
+import { MemoryEventCache } from './memory-event-cache.js';
 
 /**
  * The cluster-wide state REST and presence read (D12): presence members, subscription counts and connection
@@ -54,9 +55,33 @@ export interface ClusterStore {
   otherMembers(appId: string, channel: string): Promise<PresenceMember[]>;
   /** This node's subscription count of a channel, 0 when it has none. May be written lazily, but in order. */
   setSubscriptions(appId: string, channel: string, count: number): void;
+  /** Resolves once every count set so far has been written (or has failed to be): the others may read it then. */
+  subscriptionsWritten(): Promise<void>;
   /** The app's occupied channels on the other live nodes, with their subscription counts summed. */
   otherSubscriptions(appId: string): Promise<Map<string, number>>;
   otherSubscriptionCount(appId: string, channel: string): Promise<number>;
+  /**
+   * Keeps `frame` as a cache channel's last event for the whole cluster, for `limits.ttlMs`, and forgets the
+   * channel's noted miss. An app keeps at most `limits.maxChannels` events: a new channel beyond it makes the
+   * channel written longest ago forget its event. Nobody owns cached events; they outlive the node that wrote them.
+   */
+  cacheEvent(appId: string, channel: string, frame: string, limits: CacheLimits): Promise<void>;
+  /**
+   * A cache channel's last event. On a miss, with `noteMiss` (the app's webhooks want cache_miss), whether it is
+   * the channel's first miss since it last had an event or since `limits.ttlMs` (a cache_miss webhook is due, from
+   * this node and no other): decided and noted in the same step. Noted misses are bounded as events are.
+   */
+  cachedEvent(appId: string, channel: string, limits: CacheLimits, noteMiss: boolean): Promise<CachedEvent>;
+  /**
+   * This node's first connection signed in as the user (of an app with watchlist events). True when no other live
+   * node has one: the user is online, and watchers are due an event. Kept as a member of the roster ONLINE_USERS,
+   * so a node that dies or leaves takes its users offline as it takes its presence members away.
+   */
+  userOnline(appId: string, userId: string): Promise<boolean>;
+  /** This node's last connection signed in as the user is gone. True when no other live node has one (offline). */
+  userOffline(appId: string, userId: string): Promise<boolean>;
+  /** Of `userIds`, those another live node has a connection signed in as. */
+  onlineElsewhere(appId: string, userIds: readonly string[]): Promise<string[]>;
   /**
    * Says this node is alive for another node timeout, with its connections per app; removes the nodes
    * whose timeout passed. Called every heartbeat interval.
@@ -70,6 +95,26 @@ export interface ClusterStore {
 }
 
 export type MemberOutcome = 'added' | 'returned' | 'known' | 'full';
+
+/** How long an app's cache channels keep their last event, and how many may keep one. */
+export interface CacheLimits {
+  readonly ttlMs: number;
+  readonly maxChannels: number;
+}
+
+/** A cache channel's last event (`frame`, as subscribers receive it), or a miss. */
+export interface CachedEvent {
+  readonly frame?: string;
+  /** A miss that was noted: the first since the channel last had an event (only when asked to note misses). */
+  readonly isFirstMiss: boolean;
+}
+
+/**
+ * The roster, in each app, of the users signed in on some node (for watchlist events; src/channels/watchlists.ts).
+ * Stores keep it as the members of a presence channel by this name, which no channel can have, so a node that
+ * dies or leaves takes its users offline (`departed`) as it takes its presence members away.
+ */
+export const ONLINE_USERS = '#users';
 export type OccupyOutcome = 'occupied' | 'returned' | 'known';
 
 /**
@@ -81,8 +126,8 @@ export type Departure =
   | { readonly kind: 'member'; readonly appId: string; readonly channel: string; readonly userId: string };
 
 /**
- * A departure's name within its app, as stores keep it: `c:<channel>` or `m:<channel>:<user id>` (wire
- * channel names never hold ':', user ids may, so the user id goes last).
+ * A departure's name within its app, as stores keep it: `c:<channel>` or `m:<channel>:<user id>` (the wire names
+ * of presence channels never hold ':', user ids may, so the user id goes last).
  */
 export function departureKey(departure: Departure): string {
   return departure.kind === 'channel' ? `c:${departure.channel}` : `m:${departure.channel}:${departure.userId}`;
@@ -104,7 +149,10 @@ export interface MemberRef {
 export interface Heartbeat {
   /** Connections per app on the other live nodes: admission adds them to this node's own. */
   readonly otherConnections: Map<string, number>;
-  /** Members that were only on nodes removed by this heartbeat: member_removed is due for each. */
+  /**
+   * Members that were only on nodes removed by this heartbeat: member_removed is due for each. Users signed in
+   * only there are among them, in the roster ONLINE_USERS: offline is due for each.
+   */
   readonly departed: MemberRef[];
   /**
    * This node had been removed from the store (taken for dead, or the store lost its data) and has written
@@ -122,9 +170,12 @@ export interface NodeSnapshot {
   readonly subscriptions: Iterable<readonly [appId: string, channel: string, count: number]>;
   /** The channels with subscribers here whose occupancy webhooks follow (occupy was asked for them). */
   readonly occupied?: Iterable<readonly [appId: string, channel: string]>;
+  /** The users signed in here, of apps with watchlist events (the roster ONLINE_USERS). */
+  readonly users?: Iterable<readonly [appId: string, userId: string]>;
 }
 
 const NONE = Promise.resolve([]);
+const DONE = Promise.resolve();
 
 /**
  * A single node: there are no other nodes to read and nobody to tell. The default. Member limits are
@@ -134,6 +185,11 @@ const NONE = Promise.resolve([]);
 export class SingleNodeStore implements ClusterStore {
   /** App id → keys of its pending departures. */
   private readonly pending = new Map<string, Set<string>>();
+  private readonly cache: MemoryEventCache;
+
+  constructor(now: () => number = Date.now) {
+    this.cache = new MemoryEventCache(now);
+  }
 
   async start(): Promise<void> {}
 
@@ -182,6 +238,31 @@ export class SingleNodeStore implements ClusterStore {
   }
 
   setSubscriptions(): void {}
+
+  subscriptionsWritten(): Promise<void> {
+    return DONE;
+  }
+
+  async cacheEvent(appId: string, channel: string, frame: string, limits: CacheLimits): Promise<void> {
+    this.cache.put(appId, channel, frame, limits);
+  }
+
+  async cachedEvent(appId: string, channel: string, limits: CacheLimits, noteMiss: boolean): Promise<CachedEvent> {
+    return this.cache.get(appId, channel, limits, noteMiss);
+  }
+
+  /** Nobody else can have the user: the node itself counts its users' connections. */
+  async userOnline(): Promise<boolean> {
+    return true;
+  }
+
+  async userOffline(): Promise<boolean> {
+    return true;
+  }
+
+  onlineElsewhere(): Promise<string[]> {
+    return NONE;
+  }
 
   async otherSubscriptions(): Promise<Map<string, number>> {
     return new Map();

@@ -1,6 +1,20 @@
 import { topicOf } from '../protocol/frames.js';
 import type { PresenceMember } from '../protocol/presence-member.js';
-import { type ClusterStore, type Departure, departureKey, departureOf, type Heartbeat, type MemberOutcome, type MemberRef, type NodeSnapshot, type OccupyOutcome } from './cluster-store.js';
+import {
+  type CachedEvent,
+  type CacheLimits,
+  type ClusterStore,
+  type Departure,
+  departureKey,
+  departureOf,
+  type Heartbeat,
+  type MemberOutcome,
+  type MemberRef,
+  type NodeSnapshot,
+  type OccupyOutcome,
+  ONLINE_USERS,
+} from './cluster-store.js';
+import { MemoryEventCache } from './memory-event-cache.js';
 
 interface NodeEntries {
   /** Live until then; 0 until the node's first heartbeat, and again after it was removed. */
@@ -22,11 +36,15 @@ export class MemoryStoreHub {
   readonly nodes = new Map<string, NodeEntries>();
   /** App id → departure key → when its grace ends. Nobody owns them. */
   readonly departures = new Map<string, Map<string, number>>();
+  /** The cache channels' last events, shared by the nodes as Redis would be. */
+  readonly cache: MemoryEventCache;
 
   constructor(
     readonly nodeTimeoutMs: number,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.cache = new MemoryEventCache(now);
+  }
 
   store(nodeId: string): ClusterStore {
     return new MemoryClusterStore(this, nodeId);
@@ -156,6 +174,33 @@ class MemoryClusterStore implements ClusterStore {
     else channels.delete(channel);
   }
 
+  async subscriptionsWritten(): Promise<void> {}
+
+  async cacheEvent(appId: string, channel: string, frame: string, limits: CacheLimits): Promise<void> {
+    this.hub.cache.put(appId, channel, frame, limits);
+  }
+
+  async cachedEvent(appId: string, channel: string, limits: CacheLimits, noteMiss: boolean): Promise<CachedEvent> {
+    return this.hub.cache.get(appId, channel, limits, noteMiss);
+  }
+
+  async userOnline(appId: string, userId: string): Promise<boolean> {
+    const topic = topicOf(appId, ONLINE_USERS);
+    let users = this.own.members.get(topic);
+    if (!users) this.own.members.set(topic, (users = new Map()));
+    users.set(userId, null);
+    return !this.hub.heldElsewhere(this.nodeId, topic, userId);
+  }
+
+  userOffline(appId: string, userId: string): Promise<boolean> {
+    return this.removeMember(appId, ONLINE_USERS, userId, false);
+  }
+
+  async onlineElsewhere(appId: string, userIds: readonly string[]): Promise<string[]> {
+    const topic = topicOf(appId, ONLINE_USERS);
+    return userIds.filter((userId) => this.hub.heldElsewhere(this.nodeId, topic, userId));
+  }
+
   async otherSubscriptions(appId: string): Promise<Map<string, number>> {
     const sums = new Map<string, number>();
     for (const node of this.hub.others(this.nodeId)) {
@@ -228,8 +273,9 @@ class MemoryClusterStore implements ClusterStore {
     own.members.clear();
     own.subscriptions.clear();
     own.occupied.clear();
-    const { members, subscriptions, occupied = [] } = this.snapshot();
-    for (const { appId, channel, userId, userInfo } of members) {
+    const { members, subscriptions, occupied = [], users: online = [] } = this.snapshot();
+    const signedIn = [...online].map(([appId, userId]) => ({ appId, channel: ONLINE_USERS, userId, userInfo: null }));
+    for (const { appId, channel, userId, userInfo } of [...members, ...signedIn]) {
       const topic = topicOf(appId, channel);
       let users = own.members.get(topic);
       if (!users) own.members.set(topic, (users = new Map()));

@@ -1,9 +1,36 @@
 import type { Redis, Result } from 'ioredis';
 import type { PresenceMember } from '../protocol/presence-member.js';
 import type { Logger } from '../log.js';
-import { type ClusterStore, type Departure, departureKey, departureOf, type Heartbeat, type MemberOutcome, type MemberRef, type NodeSnapshot, type OccupyOutcome } from './cluster-store.js';
+import {
+  type CachedEvent,
+  type CacheLimits,
+  type ClusterStore,
+  type Departure,
+  departureKey,
+  departureOf,
+  type Heartbeat,
+  type MemberOutcome,
+  type MemberRef,
+  type NodeSnapshot,
+  type OccupyOutcome,
+  ONLINE_USERS,
+} from './cluster-store.js';
+import { CACHE_EVENT, CACHED_EVENT } from './redis-cache-scripts.js';
 import { RedisConnection } from './redis-connection.js';
-import { ADD_MEMBER, DUE_DEPARTURES, HEARTBEAT, OCCUPY, OTHER_MEMBERS, OTHER_SUBSCRIPTION_COUNT, OTHER_SUBSCRIPTIONS, REMOVE_MEMBER, RESET_NODE, VACATE } from './redis-store-scripts.js';
+import {
+  ADD_MEMBER,
+  DUE_DEPARTURES,
+  HEARTBEAT,
+  OCCUPY,
+  ONLINE_ELSEWHERE,
+  OTHER_MEMBERS,
+  OTHER_SUBSCRIPTION_COUNT,
+  OTHER_SUBSCRIPTIONS,
+  REMOVE_MEMBER,
+  RESET_NODE,
+  USER_ONLINE,
+  VACATE,
+} from './redis-store-scripts.js';
 
 // The scripts, as ioredis adds them to its client by defineCommand: KEYS first, then ARGV.
 declare module 'ioredis' {
@@ -18,6 +45,10 @@ declare module 'ioredis' {
     otherSubscriptionCount(nodes: string, key: string, self: string, channel: string): Result<number, Context>;
     heartbeat(nodes: string, connections: string, self: string, timeoutMs: number, prefix: string, ...pairs: Array<string | number>): Result<[number, string[], Array<string | number>, string[]], Context>;
     resetNode(nodes: string, self: string, timeoutMs: number, prefix: string, mode: 'join' | 'leave'): Result<[number, string[]], Context>;
+    userOnline(nodes: string, key: string, own: string, self: string, userId: string): Result<number, Context>;
+    onlineElsewhere(nodes: string, key: string, self: string, ...userIds: string[]): Result<string[], Context>;
+    cacheEvent(eventKey: string, index: string, misses: string, channel: string, frame: string, ttlMs: number, maxChannels: number, eventKeyPrefix: string): Result<number, Context>;
+    cachedEvent(eventKey: string, misses: string, channel: string, ttlMs: number, maxChannels: number, noteMiss: '0' | '1'): Result<[string | null, number], Context>;
   }
 }
 
@@ -32,6 +63,10 @@ const SCRIPTS = {
   otherSubscriptionCount: [OTHER_SUBSCRIPTION_COUNT, 2],
   heartbeat: [HEARTBEAT, 2],
   resetNode: [RESET_NODE, 1],
+  userOnline: [USER_ONLINE, 3],
+  onlineElsewhere: [ONLINE_ELSEWHERE, 2],
+  cacheEvent: [CACHE_EVENT, 3],
+  cachedEvent: [CACHED_EVENT, 2],
 } as const;
 
 /**
@@ -50,6 +85,8 @@ export class RedisClusterStore implements ClusterStore {
   /** Subscription counts not written yet: app id → channel → count (0: delete). */
   private unwritten = new Map<string, Map<string, number>>();
   private flushScheduled = false;
+  /** Settles once the counts set so far are written (or failed to be). */
+  private written: Promise<void> = Promise.resolve();
   private started = false;
   private isClosed = false;
   /** The state was written again after the store had lost this node; reported by the next heartbeat. */
@@ -90,6 +127,10 @@ export class RedisClusterStore implements ClusterStore {
     return `${this.prefix}:departures:${appId}`;
   }
 
+  private cacheKey(appId: string, channel: string): string {
+    return `${this.prefix}:cache:${appId}:${channel}`;
+  }
+
   async start(snapshot: () => NodeSnapshot): Promise<void> {
     this.snapshot = snapshot;
     await this.connection.connect();
@@ -99,10 +140,11 @@ export class RedisClusterStore implements ClusterStore {
 
   /** Writes everything this node owns again, replacing whatever the store had of it. */
   private async rewrite(): Promise<void> {
-    const { members, subscriptions, occupied = [] } = this.snapshot();
+    const { members, subscriptions, occupied = [], users = [] } = this.snapshot();
     this.unwritten.clear();
     const pipeline = this.redis.pipeline().resetNode(this.keys.nodes, this.nodeId, this.nodeTimeoutMs, this.prefix, 'join');
-    for (const { appId, channel, userId, userInfo } of members) {
+    const signedIn = [...users].map(([appId, userId]) => ({ appId, channel: ONLINE_USERS, userId, userInfo: null }));
+    for (const { appId, channel, userId, userInfo } of [...members, ...signedIn]) {
       const key = this.presenceKey(appId, channel);
       pipeline.hset(key, `${this.nodeId}:${userId}`, JSON.stringify(userInfo)).sadd(this.keys.own, key);
     }
@@ -174,10 +216,14 @@ export class RedisClusterStore implements ClusterStore {
     channels.set(channel, count);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    this.written = new Promise((resolve) => setImmediate(() => this.flush().then(resolve)));
   }
 
-  private flush(): void {
+  subscriptionsWritten(): Promise<void> {
+    return this.written;
+  }
+
+  private async flush(): Promise<void> {
     this.flushScheduled = false;
     // After close() the node has left: a late write would put its keys back with nobody to remove them.
     if (this.unwritten.size === 0 || this.isClosed) return;
@@ -192,7 +238,7 @@ export class RedisClusterStore implements ClusterStore {
     }
     this.unwritten = new Map();
     // While Redis is away this fails as a whole; the reconnect writes every count again.
-    pipeline.exec().catch((error: Error) => this.log.warn('subscription counts not written', { error: error.message }));
+    await pipeline.exec().catch((error: Error) => this.log.warn('subscription counts not written', { error: error.message }));
   }
 
   async otherSubscriptions(appId: string): Promise<Map<string, number>> {
@@ -204,6 +250,34 @@ export class RedisClusterStore implements ClusterStore {
 
   async otherSubscriptionCount(appId: string, channel: string): Promise<number> {
     return this.redis.otherSubscriptionCount(this.keys.nodes, this.subscriptionsKey(appId), this.nodeId, channel);
+  }
+
+  async cacheEvent(appId: string, channel: string, frame: string, limits: CacheLimits): Promise<void> {
+    const eventKeyPrefix = this.cacheKey(appId, '');
+    await this.redis.cacheEvent(eventKeyPrefix + channel, `${this.prefix}:cached:${appId}`, this.missesKey(appId), channel, frame, limits.ttlMs, limits.maxChannels, eventKeyPrefix);
+  }
+
+  async cachedEvent(appId: string, channel: string, limits: CacheLimits, noteMiss: boolean): Promise<CachedEvent> {
+    const [frame, isFirstMiss] = await this.redis.cachedEvent(this.cacheKey(appId, channel), this.missesKey(appId), channel, limits.ttlMs, limits.maxChannels, noteMiss ? '1' : '0');
+    return frame === null ? { isFirstMiss: isFirstMiss === 1 } : { frame, isFirstMiss: false };
+  }
+
+  private missesKey(appId: string): string {
+    return `${this.prefix}:cache-misses:${appId}`;
+  }
+
+  async userOnline(appId: string, userId: string): Promise<boolean> {
+    return (await this.redis.userOnline(this.keys.nodes, this.presenceKey(appId, ONLINE_USERS), this.keys.own, this.nodeId, userId)) === 1;
+  }
+
+  /** The key stays among this node's own keys (one per app) when its last user goes: it is purged with the node. */
+  userOffline(appId: string, userId: string): Promise<boolean> {
+    return this.removeMember(appId, ONLINE_USERS, userId, false);
+  }
+
+  async onlineElsewhere(appId: string, userIds: readonly string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    return this.redis.onlineElsewhere(this.keys.nodes, this.presenceKey(appId, ONLINE_USERS), this.nodeId, ...userIds);
   }
 
   async heartbeat(connections: ReadonlyMap<string, number>): Promise<Heartbeat> {

@@ -1,11 +1,12 @@
 /**
  * The Lua scripts of the Redis cluster store. Each runs atomically in Redis, which is what makes "is this
  * user's first socket in the cluster?" exact when two nodes ask at once. Time comes from Redis (TIME), so
- * the nodes' clocks need not agree. Keys (P is the deployment's prefix; app ids, node ids and wire channel
- * names cannot contain ':'):
+ * the nodes' clocks need not agree. Keys (P is the deployment's prefix; app ids and node ids cannot contain ':',
+ * so a field "<node>:<rest>" and a key "P:presence:<app>:<rest>" split at the first ':' after the prefix):
  *
  *   P:nodes                       sorted set: node id → the time (ms) it expires unless it heartbeats
- *   P:presence:<app>:<channel>    hash: "<node>:<user id>" → user info JSON
+ *   P:presence:<app>:<channel>    hash: "<node>:<user id>" → user info JSON; the channel "#users" is the app's
+ *                                 signed-in users, for watchlists (cluster-store.ts ONLINE_USERS)
  *   P:subscriptions:<app>         hash: "<node>:<channel>" → that node's subscription count
  *   P:connections                 hash: "<node>:<app>" → that node's connection count
  *   P:occupancy:<app>             hash: "<node>:<channel>" → 1 while the node has subscribers there; only for
@@ -13,6 +14,7 @@
  *   P:departures:<app>            sorted set: "c:<channel>" or "m:<channel>:<user id>" → the time (ms) its
  *                                 grace ends: channel_vacated / member_removed pending; nobody owns it
  *   P:node:<node>:keys            set: the presence, subscription and occupancy keys the node has fields in
+ *   P:cache…, P:cached…           the cache channels' last events (redis-cache-scripts.ts)
  *   P:webhooks:<app>:*            the app's webhook deliveries: a BullMQ queue named <app> under the prefix
  *                                 P:webhooks (its keys are BullMQ's; see src/webhooks/redis-delivery-queue.ts)
  *
@@ -171,6 +173,34 @@ for i, key in ipairs(KEYS) do
     redis.call('ZREM', key, departure)
     out[#out + 1] = i
     out[#out + 1] = departure
+  end
+end
+return out
+`;
+
+/**
+ * KEYS: nodes, the app's online-users key, own keys set. ARGV: self, user id.
+ * → 1 if no other live node has the user signed in (the user is online now)
+ */
+export const USER_ONLINE = `${COMMON}
+redis.call('HSET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'null')
+redis.call('SADD', KEYS[3], KEYS[2])
+for node in pairs(others(KEYS[1], ARGV[1])) do
+  if redis.call('HEXISTS', KEYS[2], node .. ':' .. ARGV[2]) == 1 then return 0 end
+end
+return 1
+`;
+
+/** KEYS: nodes, the app's online-users key. ARGV: self, user ids. → those of the ids another live node has */
+export const ONLINE_ELSEWHERE = `${COMMON}
+local live = others(KEYS[1], ARGV[1])
+local out = {}
+for i = 2, #ARGV do
+  for node in pairs(live) do
+    if redis.call('HEXISTS', KEYS[2], node .. ':' .. ARGV[i]) == 1 then
+      out[#out + 1] = ARGV[i]
+      break
+    end
   end
 end
 return out

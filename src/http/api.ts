@@ -8,6 +8,7 @@ import { parseBroadcast, parseResponse } from './broadcasts-endpoint.js';
 import { type ChannelQueries, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
 import { verifyBodyMd5, verifyQuerySignature } from './request-signature.js';
+import { asksForInfo, infoAnswer } from './trigger-info.js';
 
 /** What the REST API acts through: the node (GatewayNode), cluster-wide in every method. */
 export interface ApiNode extends ChannelQueries {
@@ -117,6 +118,14 @@ export function createApi(context: ApiContext): (head: RequestHead) => Step {
   };
 }
 
+/**
+ * Publishes a request's events. A publish answers {} at once; one that asked for `info` answers the channels'
+ * counts, read before anything is published, so a cluster that cannot be read is a 503 with nothing sent.
+ */
+function publishAll(node: ApiNode, app: App, events: readonly OutgoingEvent[]): void {
+  for (const e of events) node.publishEvent(app.id, e.channel, e.name, e.data, e.exceptSocketId);
+}
+
 /** `GET /` (health) and `GET /ready`, which need no app and no signature; undefined for any other path. */
 function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefined {
   if (head.method !== 'GET' && head.method !== 'HEAD') return undefined;
@@ -128,8 +137,19 @@ function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefine
 
 /** The routes under /apps/:appId/, by method and the rest of the path. */
 function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => AppRoute | undefined {
+  /**
+   * A publish answers {} at once; one that asked for `info` answers the channels' counts, read before anything is
+   * published, so a cluster that cannot be read is a 503 with nothing sent.
+   */
   const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (_, body, app) => {
-    for (const e of parse(body, app)) node.publishEvent(app.id, e.channel, e.name, e.data, e.exceptSocketId);
+    const events = parse(body, app);
+    if (asksForInfo(events)) {
+      return infoAnswer(node, app, events).then((answer) => {
+        publishAll(node, app, events);
+        return answer;
+      });
+    }
+    publishAll(node, app, events);
     return OK;
   };
   const fixed: Record<string, AppRoute | undefined> = {

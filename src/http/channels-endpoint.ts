@@ -3,6 +3,7 @@ import { HttpError } from '../errors.js';
 import { type Channel, resolveChannel } from '../protocol/channel-name.js';
 import { type ApiResponse, json } from './api-types.js';
 import { asHttp } from './request-body.js';
+import { parseInfo } from './trigger-info.js';
 
 /** What the channel queries read: the whole cluster's channels and presence members. */
 export interface ChannelQueries {
@@ -13,15 +14,9 @@ export interface ChannelQueries {
   userIds(appId: string, channel: string): Promise<string[]>;
 }
 
-const ATTRIBUTES = new Set(['user_count', 'subscription_count']);
-
 /** `info=a,b` as a set, refusing attributes the API does not know. */
 function infoOf(query: URLSearchParams): Set<string> {
-  const info = new Set((query.get('info') ?? '').split(',').filter((a) => a !== ''));
-  for (const attribute of info) {
-    if (!ATTRIBUTES.has(attribute)) throw new HttpError('BadRequest', `info: unknown attribute "${attribute}"; use user_count, subscription_count`);
-  }
-  return info;
+  return new Set(parseInfo(query.get('info') ?? '', 'info', false).attributes);
 }
 
 /**
@@ -46,9 +41,18 @@ export async function listChannels(queries: ChannelQueries, app: App, query: URL
   return json(200, { channels: Object.fromEntries(entries) });
 }
 
-/** The channel named in a path: a plain name or a channel ID (URL-safe, as `/` cannot appear in a path segment). */
+/**
+ * The channel named in a path: a plain name, a channel ID (URL-safe, as `/` cannot appear in a path segment) or a
+ * user channel, whose `#` is sent as `%23` (percent-encoding is read; plain names and IDs hold no `%`).
+ */
 function channelInPath(app: App, name: string): Channel {
-  return asHttp('channel', () => resolveChannel(name, app));
+  let decoded = name;
+  try {
+    if (name.includes('%')) decoded = decodeURIComponent(name);
+  } catch {
+    throw new HttpError('BadRequest', 'the channel in the path is not valid percent-encoding');
+  }
+  return asHttp('channel', () => resolveChannel(decoded, app));
 }
 
 /** GET /channels/:name and /channel/:name: `{occupied}` plus the requested counts. */

@@ -4,6 +4,7 @@ import { resolveChannel } from '../protocol/channel-name.js';
 import { asJsonText } from '../protocol/codec.js';
 import { describeErrors, validators } from '../protocol/schemas.js';
 import { asHttp, isObject, parseJson } from './request-body.js';
+import { type InfoRequest, parseInfo } from './trigger-info.js';
 
 /** One event for one channel, checked and ready to deliver. */
 export interface OutgoingEvent {
@@ -12,6 +13,8 @@ export interface OutgoingEvent {
   /** JSON text, delivered verbatim as the frame's `data`. */
   readonly data: string;
   readonly exceptSocketId: string | undefined;
+  /** What the publisher asked to be told about the channel (Pusher's `info`); absent unless asked. */
+  readonly info: InfoRequest | undefined;
 }
 
 interface TriggerBody {
@@ -20,6 +23,7 @@ interface TriggerBody {
   channels?: string[];
   channel?: string;
   socket_id?: string;
+  info?: string;
 }
 type BatchItem = Omit<TriggerBody, 'channels'> & { channel: string };
 
@@ -57,9 +61,10 @@ function triggerEvents(value: unknown, app: App): OutgoingEvent[] {
   }
   const wires = channels.map((channel, i) => wireName(channel, () => (trigger.channels ? `body.channels[${i}]` : 'body.channel'), app));
   checkEvent(trigger, () => 'body', app);
+  const info = trigger.info === undefined ? undefined : parseInfo(trigger.info, 'body.info', false);
   const data = asJsonText(trigger.data);
   const unique = wires.length === 1 ? wires : [...new Set(wires)];
-  return unique.map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id }));
+  return unique.map((channel) => ({ channel, name: trigger.name, data, exceptSocketId: trigger.socket_id, info }));
 }
 
 function batchEvents(value: unknown, app: App): OutgoingEvent[] {
@@ -79,7 +84,8 @@ function batchEvents(value: unknown, app: App): OutgoingEvent[] {
     const event = item as BatchItem;
     checkEvent(event, at, app);
     const channel = wireName(event.channel, () => `${at()}.channel`, app);
-    return { channel, name: event.name, data: asJsonText(event.data), exceptSocketId: event.socket_id };
+    const info = event.info === undefined ? undefined : parseInfo(event.info, `${at()}.info`, true);
+    return { channel, name: event.name, data: asJsonText(event.data), exceptSocketId: event.socket_id, info };
   });
 }
 

@@ -1,7 +1,7 @@
 import { ProtocolError } from '../errors.js';
 import { channelId, parseChannelId } from './channel-id.js';
 import type { ChannelName } from './frames.js';
-import { type ChannelType, classifyChannel } from './channel-type.js';
+import { type ChannelType, classifyChannel, USER_CHANNEL_PREFIX } from './channel-type.js';
 import { CHANNEL_NAME_RULE } from './schemas.js';
 
 export { type ChannelType, classifyChannel };
@@ -47,6 +47,7 @@ export function resolveChannel(ref: ChannelRef, app: { readonly id: string; read
 
 function channelOf(appId: string, name: string, system: boolean, consumer: boolean, maxLength: number): Channel {
   const type = classifyChannel(name);
+  if (type === 'user') return userChannelOf(name, system || consumer, maxLength);
   if (!system && !consumer) {
     checkChannelName(name, maxLength);
     return { wire: name, name, system, consumer, type };
@@ -56,6 +57,20 @@ function channelOf(appId: string, name: string, system: boolean, consumer: boole
     throw new ProtocolError('InvalidChannel', `${JSON.stringify(name.slice(0, 40))} must be non-empty text without control characters`);
   }
   return { wire: channelId(appId, name, { system, consumer }), name, system, consumer, type };
+}
+
+/**
+ * A user channel, `#server-to-user-<user id>`: the id is the signed-in user's, any text without control
+ * characters (ids such as `auth0|5f3a` or `ann@example.com` are common), and the whole name obeys the length
+ * limit. User channels carry no EXP flags: each user has one.
+ */
+function userChannelOf(name: string, isFlagged: boolean, maxLength: number): Channel {
+  if (isFlagged) throw new ProtocolError('InvalidChannel', 'user channels carry no system or consumer flag');
+  checkLength(name, maxLength);
+  if (!FLAGGED_NAME_CHARS.test(name.slice(USER_CHANNEL_PREFIX.length))) {
+    throw new ProtocolError('InvalidChannel', `${JSON.stringify(name.slice(0, 40))} needs a user id without control characters after ${USER_CHANNEL_PREFIX}`);
+  }
+  return { wire: name, name, system: false, consumer: false, type: 'user' };
 }
 
 function checkLength(name: string, maxLength: number): void {

@@ -8,8 +8,8 @@ export type SocketId = string;
 export type ChannelName = string;
 
 /**
- * The key of an app's channel in this node's maps and uWS topics. App ids and wire channel names cannot
- * contain ':', so keys never collide.
+ * The key of an app's channel in this node's maps and uWS topics. App ids cannot contain ':', so keys never
+ * collide, and the app id is everything before the first ':'.
  */
 export function topicOf(appId: string, channel: ChannelName): string {
   return `${appId}:${channel}`;
@@ -26,6 +26,9 @@ function serverEventNames(prefix: Dialect) {
     memberAdded: `${prefix}_internal:member_added`,
     memberRemoved: `${prefix}_internal:member_removed`,
     broadcastResponses: `${prefix}:broadcast_responses`,
+    subscriptionCount: `${prefix}_internal:subscription_count`,
+    cacheMiss: `${prefix}:cache_miss`,
+    watchlistEvents: `${prefix}_internal:watchlist_events`,
   } as const;
 }
 

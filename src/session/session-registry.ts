@@ -7,6 +7,7 @@ export class SessionRegistry {
   private readonly bySocketId = new Map<SocketId, Session>();
   private readonly perApp = new Map<string, number>();
   private readonly byUser = new Map<string, Set<Session>>();
+  /** The user id each signed-in session is signed in as. */
   private readonly userOf = new Map<Session, string>();
 
   add(session: Session): void {
@@ -21,7 +22,12 @@ export class SessionRegistry {
     let sessions = this.byUser.get(key);
     if (!sessions) this.byUser.set(key, (sessions = new Set()));
     sessions.add(session);
-    this.userOf.set(session, key);
+    this.userOf.set(session, userId);
+  }
+
+  /** The user the session is signed in as, if it is. */
+  userIdOf(session: Session): string | undefined {
+    return this.userOf.get(session);
   }
 
   /** The sessions signed in as `userId` in this app. */
@@ -30,9 +36,10 @@ export class SessionRegistry {
   }
 
   private signOut(session: Session): void {
-    const key = this.userOf.get(session);
-    if (key === undefined) return;
+    const userId = this.userOf.get(session);
+    if (userId === undefined) return;
     this.userOf.delete(session);
+    const key = userKey(session.app.id, userId);
     const sessions = this.byUser.get(key);
     sessions?.delete(session);
     if (sessions?.size === 0) this.byUser.delete(key);

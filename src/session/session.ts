@@ -1,12 +1,14 @@
 import type { App, Role } from '../apps/app-registry.js';
 import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from '../broadcasts/broadcast-event.js';
 import type { BroadcastOutcome, PendingBroadcasts } from '../broadcasts/pending-broadcasts.js';
+import type { ChannelCache } from '../channels/channel-cache.js';
 import type { Subscriber } from '../channels/fan-out.js';
 import type { PresenceChannels } from '../channels/presence-channels.js';
 import { type ErrorContext, ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isChannelAuthValid, isUserAuthValid } from '../protocol/channel-auth.js';
 import { type Channel, type ChannelRef, resolveChannel } from '../protocol/channel-name.js';
+import { isCacheChannel, userChannelOf } from '../protocol/channel-type.js';
 import { dataAsJsonText, decodeClientFrame, echoedChannel, encodeFrame, errorData, nestsDeeperThan } from '../protocol/codec.js';
 import type { Connection } from '../protocol/connection.js';
 import {
@@ -25,6 +27,7 @@ import {
   type UnsubscribeData,
 } from '../protocol/frames.js';
 import { type PresenceMember, type PresenceSnapshot, parsePresenceMember } from '../protocol/presence-member.js';
+import { parseUserData } from '../protocol/user-data.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { checkMayBroadcast, checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
 import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
@@ -51,12 +54,19 @@ export interface SessionHost {
   /** The apps' webhooks, when an app has any: told of each client event. */
   readonly webhooks?: Pick<Webhooks, 'clientEvent'> | undefined;
   readonly presence: PresenceChannels;
+  /** The cache channels' last events, for new subscribers. */
+  readonly cache: Pick<ChannelCache, 'replay'>;
   /** Broadcasts collecting responses, of every session and of REST (D9). */
   readonly broadcasts: PendingBroadcasts;
   /** A response to a broadcast, wherever in the cluster the broadcaster waits; dropped when nobody does. */
   respond(appId: string, id: string, channel: ChannelName, payload: string): void;
-  /** The session signed in as `userId` (for terminate_connections). */
-  signedIn(session: Session, userId: string): void;
+  /**
+   * The session signed in as `userId` (for terminate_connections, its user channel and watchlists), watching
+   * `watchlist`; a session signing in again is signed out of its previous user.
+   */
+  signedIn(session: Session, userId: string, watchlist: readonly string[]): void;
+  /** The user the session is signed in as, if it is. */
+  userIdOf(session: Session): string | undefined;
   /** The session has closed and left every channel (called once). */
   closed(session: Session): void;
   /** A frame of the session was refused (what the console lists as the app's recent refusals). */
@@ -237,19 +247,18 @@ export class Session implements Subscriber {
   /**
    * User sign-in (Pusher's `signin`): `auth` signs "<socket_id>::user::<user_data>" and `user_data` is JSON
    * with a string `id`. A bad sign-in is fatal (4009), as in Pusher. The user id then names this socket for
-   * `POST /users/:id/terminate_connections`.
+   * `POST /users/:id/terminate_connections` and gives it its user channel; with the app's watchlistEvents, a
+   * `watchlist` in user_data is watched. A watchlist over the limit is refused (4313) and the sign-in stands.
    */
   private signIn({ auth, user_data: userData }: SigninData): void {
     if (!isUserAuthValid(this.app, this.socketId, auth, userData)) throw new ProtocolError('Unauthorized', 'the sign-in signature is invalid');
-    let id: unknown;
-    try {
-      id = (JSON.parse(userData) as { id?: unknown } | null)?.id;
-    } catch {
-      // Reported below as a missing id.
-    }
-    if (typeof id !== 'string' || id === '') throw new ProtocolError('Unauthorized', 'user_data must be a JSON object with a non-empty string "id"');
-    this.host.signedIn(this, id);
+    const user = parseUserData(userData, this.app);
+    if (!user) throw new ProtocolError('Unauthorized', 'user_data must be a JSON object with a non-empty string "id"');
+    const previous = this.host.userIdOf(this);
+    if (previous !== undefined && previous !== user.id) this.leaveJoined(userChannelOf(previous));
+    this.host.signedIn(this, user.id, user.watchlist);
     this.connection.send(encodeFrame(this.names().signinSuccess, JSON.stringify({ user_data: userData })));
+    if (user.watchlistProblem) throw new ProtocolError('WatchlistRejected', user.watchlistProblem);
   }
 
   /**
@@ -290,9 +299,11 @@ export class Session implements Subscriber {
     if (isPresence && channelData === undefined) {
       throw new SubscriptionError('InvalidChannelData', channel, 'presence channels need "channel_data"');
     }
-    // Non-public channels need the signature the app's auth endpoint gave this very socket; for presence
-    // it covers the exact channel_data string, which is therefore checked before it is parsed.
-    if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth, isPresence ? channelData : undefined)) {
+    // Private and presence channels need the signature the app's auth endpoint gave this very socket; for
+    // presence it covers the exact channel_data string, which is therefore checked before it is parsed. A user
+    // channel needs the sign-in of its user instead.
+    if (type === 'user') this.checkOwnUserChannel(channel);
+    else if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth, isPresence ? channelData : undefined)) {
       throw new SubscriptionError('AuthError', channel, auth ? `invalid signature for ${channel}` : `${channel} needs "auth"`);
     }
     if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app));
@@ -302,6 +313,14 @@ export class Session implements Subscriber {
       this.joined = this.joined.concat(channel);
     }
     this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
+    if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this);
+  }
+
+  /** A user channel is joined only by connections signed in as its user (pusher-js joins its own after signin). */
+  private checkOwnUserChannel(channel: ChannelName): void {
+    const userId = this.host.userIdOf(this);
+    if (userId === undefined) throw new SubscriptionError('NotThisUsersChannel', channel, 'this connection is not signed in; sign in first');
+    if (channel !== userChannelOf(userId)) throw new SubscriptionError('NotThisUsersChannel', channel, 'this connection is signed in as another user');
   }
 
   /** The channel a subscribe names; a name it cannot be is refused for that name, as the client wrote it. */
@@ -331,7 +350,8 @@ export class Session implements Subscriber {
     if (this.joining?.has(channel)) return;
     const { presence } = this.host;
     if (this.joined.includes(channel)) {
-      void presence.snapshot(this.app.id, channel).then((roster) => this.sendRoster(channel, roster));
+      const sent = presence.snapshot(this.app.id, channel).then((roster) => this.sendRoster(channel, roster));
+      if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, sent);
       return;
     }
     this.checkRoomForChannel(channel);
@@ -350,13 +370,15 @@ export class Session implements Subscriber {
       this.joined = this.joined.concat(channel);
       (this.presence ??= new Map()).set(channel, member.userId);
       (this.rostering ??= new Map()).set(channel, []);
-      void presence.snapshot(this.app.id, channel).then((roster) => {
+      const sent = presence.snapshot(this.app.id, channel).then((roster) => {
         const held = this.rostering?.get(channel) ?? [];
         this.rostering?.delete(channel);
         if (!this.joined.includes(channel)) return;
         this.sendRoster(channel, roster);
         for (const frame of held) this.connection.send(frame);
       });
+      // Read from the join on, so no cached event delivered meanwhile is overtaken; sent after the roster.
+      if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, sent);
     });
   }
 
@@ -373,6 +395,10 @@ export class Session implements Subscriber {
   private unsubscribe(data: UnsubscribeData): void {
     const { wire } = resolveChannel(channelRefOf(data), this.app);
     this.joining?.delete(wire);
+    this.leaveJoined(wire);
+  }
+
+  private leaveJoined(wire: ChannelName): void {
     const at = this.joined.indexOf(wire);
     if (at < 0) return;
     this.joined = this.joined.slice(0, at).concat(this.joined.slice(at + 1));

@@ -3,7 +3,7 @@
  * backend written for Pusher or soketi reads them unchanged. `channel` is the wire name clients use.
  */
 export type WebhookEvent =
-  | { readonly name: 'channel_occupied' | 'channel_vacated'; readonly channel: string }
+  | { readonly name: 'channel_occupied' | 'channel_vacated' | 'cache_miss'; readonly channel: string }
   | { readonly name: 'member_added' | 'member_removed'; readonly channel: string; readonly user_id: string }
   | ClientEventWebhook;
 

@@ -1,4 +1,5 @@
 import type { App, AppRegistry, WebhookEventName } from '../apps/app-registry.js';
+import type { CacheMissWebhooks } from '../channels/channel-cache.js';
 import type { MemberWebhooks } from '../channels/presence-channels.js';
 import type { ClusterStore, Departure, MemberRef } from '../cluster/cluster-store.js';
 import type { GatewayConfig } from '../config.js';
@@ -11,6 +12,7 @@ import { StoreDecisions } from './store-decisions.js';
 
 const OCCUPANCY: readonly WebhookEventName[] = ['channel_occupied', 'channel_vacated'];
 const MEMBERS: readonly WebhookEventName[] = ['member_added', 'member_removed'];
+const CACHE_MISS: readonly WebhookEventName[] = ['cache_miss'];
 
 export type WebhookSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs' | 'redisCommandTimeoutMs'>;
 
@@ -24,7 +26,7 @@ export type WebhookSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'red
  * otherwise a subscribe costs a Map lookup, and only a channel's first and last subscriber on the node, of a
  * channel whose occupancy some webhook follows, asks the store.
  */
-export class Webhooks implements MemberWebhooks {
+export class Webhooks implements MemberWebhooks, CacheMissWebhooks {
   private readonly routes: WebhookRoutes;
   private readonly decisions: StoreDecisions;
   private readonly departures: DepartureTimers;
@@ -83,6 +85,16 @@ export class Webhooks implements MemberWebhooks {
 
   clientEvent(app: App, channel: string, event: string, data: string, socketId: string, userId: string | undefined): void {
     this.routes.emit(app.id, userId === undefined ? { name: 'client_event', channel, event, data, socket_id: socketId } : { name: 'client_event', channel, event, data, socket_id: socketId, user_id: userId });
+  }
+
+  // CacheMissWebhooks: whether a miss is the first is decided in the store with the read (channel-cache.ts).
+
+  wantsCacheMiss(appId: string, channel: string): boolean {
+    return this.routes.wants(appId, CACHE_MISS, channel);
+  }
+
+  cacheMiss(appId: string, channel: string): void {
+    this.routes.emit(appId, { name: 'cache_miss', channel });
   }
 
   // MemberWebhooks: presence's cluster-wide decisions.

@@ -19,6 +19,9 @@ const DEF_BY_SUFFIX: Record<string, string> = {
   member_removed: 'memberRemoved',
   signin_success: 'signinSuccess',
   broadcast_responses: 'broadcastResponses',
+  subscription_count: 'subscriptionCount',
+  cache_miss: 'cacheMiss',
+  watchlist_events: 'watchlistEvents',
 };
 
 /** The protocol/server-frames.schema.json definition a frame with this event must satisfy. */
@@ -39,7 +42,8 @@ export function decodeServerFrame(text: string): Frame {
   }
   const def = serverFrameDef(frame.event);
   const data = JSON.parse(frame.data as unknown as string);
-  if (def !== 'pong' && def !== 'unknown' && def !== 'channelEvent') {
+  // pong and cache_miss have no contentSchema: their data is the constant "{}", which the frame schema checks.
+  if (def !== 'pong' && def !== 'cacheMiss' && def !== 'unknown' && def !== 'channelEvent') {
     const inner = validatorFor(`server-frames.schema.json#/$defs/${def}/properties/data/contentSchema`);
     if (!inner(data)) throw new Error(`data of ${frame.event} is invalid (${describeErrors(inner.errors, 'data')}): ${text}`);
   }

@@ -67,9 +67,13 @@ for (const [name, makeFactory] of implementations) {
 t.test('the wire form round-trips every field, frames with newlines included', async (t) => {
   const response: ClusterMessage = { kind: 'response', origin: 'n3', target: 'n1', appId: 'app', channel: 'lobby', id: 'n1.abc', payload: '{"a":"x\ny"}' };
   const terminate: ClusterMessage = { kind: 'terminate', origin: 'n2', appId: 'app', userId: 'user\nwith newline' };
-  for (const m of [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }, response, terminate]) {
+  const cached: ClusterMessage = { ...message('n1', 3), channel: 'cache-prices', cached: true };
+  const count: ClusterMessage = { kind: 'count', origin: 'n2', appId: 'app', channel: '#server-to-user-a:b|c' };
+  const user: ClusterMessage = { kind: 'user', origin: 'n3', appId: 'app', event: 'offline', userId: 'auth0|42\nx' };
+  for (const m of [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }, response, terminate, cached, count, user]) {
     t.same(decodeClusterMessage(encodeClusterMessage(m)), m);
   }
+  t.equal(decodeClusterMessage('user\nn1\napp\nmaybe\nann'), undefined, 'a user event is online or offline');
   t.equal(decodeClusterMessage('publish\ntoo\nfew'), undefined);
   t.equal(decodeClusterMessage('other\na\nb\nc\nd\ne\nf'), undefined);
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nanoid } from 'nanoid';
 import t, { type Test } from 'tap';
-import type { ClusterStore, NodeSnapshot } from '../../src/cluster/cluster-store.js';
+import { type ClusterStore, type NodeSnapshot, ONLINE_USERS } from '../../src/cluster/cluster-store.js';
 import { MemoryStoreHub } from '../../src/cluster/memory-cluster-store.js';
 import { RedisClusterStore } from '../../src/cluster/redis-cluster-store.js';
 import { createLogger } from '../../src/log.js';
@@ -309,6 +309,70 @@ for (const [name, makeCluster] of implementations) {
     t.equal((await b.heartbeat(new Map())).rejoined, true);
     t.equal(await b.occupy('app', 'news'), 'occupied', 'asked again on rejoining: channel_occupied is due again');
     t.equal(await a.occupy('app', 'news'), 'known', 'its entry is back');
+  });
+
+  t.test(`${name}: a cache channel's last event is kept for the cluster, until its TTL, for new subscribers`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    const limits = { ttlMs: NODE_TIMEOUT_MS * 2, maxChannels: 2 };
+    t.same(await b.cachedEvent('app', 'cache-x', limits, false), { isFirstMiss: false }, 'nothing yet; misses noted only when asked');
+    await a.cacheEvent('app', 'cache-x', 'first', limits);
+    await a.cacheEvent('app', 'cache-x', 'second', limits);
+    t.same(await b.cachedEvent('app', 'cache-x', limits, true), { frame: 'second', isFirstMiss: false }, 'the last event, from any node');
+    t.same(await b.cachedEvent('other-app', 'cache-x', limits, false), { isFirstMiss: false }, 'apps are separate');
+    await a.close();
+    t.same(await b.cachedEvent('app', 'cache-x', limits, false), { frame: 'second', isFirstMiss: false }, 'it outlives the node that wrote it');
+    await cluster.elapse(limits.ttlMs + 50);
+    t.same(await b.cachedEvent('app', 'cache-x', limits, false), { isFirstMiss: false }, 'gone after its TTL');
+  });
+
+  t.test(`${name}: an app keeps at most maxChannels cached events; a channel's first miss is noted once`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    const limits = { ttlMs: NODE_TIMEOUT_MS * 2, maxChannels: 2 };
+    for (const channel of ['cache-1', 'cache-2', 'cache-3']) {
+      await a.cacheEvent('app', channel, channel, limits);
+      await cluster.elapse(2);
+    }
+    t.same(await b.cachedEvent('app', 'cache-1', limits, false), { isFirstMiss: false }, 'the one written longest ago is forgotten');
+    t.same(await b.cachedEvent('app', 'cache-3', limits, false), { frame: 'cache-3', isFirstMiss: false });
+    const [first, second] = await Promise.all([a.cachedEvent('app', 'cache-9', limits, true), b.cachedEvent('app', 'cache-9', limits, true)]);
+    t.same([first.isFirstMiss, second.isFirstMiss].sort(), [false, true], 'of two nodes missing at once, one notes the miss');
+    t.same(await a.cachedEvent('app', 'cache-9', limits, true), { isFirstMiss: false }, 'not noted again');
+    await b.cacheEvent('app', 'cache-9', 'filled', limits);
+    await cluster.elapse(limits.ttlMs + 50);
+    t.same(await a.cachedEvent('app', 'cache-9', limits, true), { isFirstMiss: true }, 'an event in between clears the noted miss');
+  });
+
+  t.test(`${name}: a user is online from its first node to its last; a dead node takes its users offline once`, async (t) => {
+    const cluster = makeCluster(t);
+    const [a, b] = [await cluster.join('a'), await cluster.join('b')];
+    t.equal(await a.userOnline('app', 'ann'), true, 'first in the cluster');
+    t.equal(await b.userOnline('app', 'ann'), false, 'already online on a');
+    t.equal(await b.userOnline('app', 'auth0|bob'), true);
+    t.same((await a.onlineElsewhere('app', ['ann', 'auth0|bob', 'carl'])).sort(), ['ann', 'auth0|bob'], 'a reads what the others have');
+    t.same(await a.onlineElsewhere('other-app', ['auth0|bob']), [], 'apps are separate');
+    t.equal(await a.userOffline('app', 'ann'), false, 'b still has ann');
+    t.equal(await b.userOffline('app', 'ann'), true, 'the last one: offline');
+    let beat = await a.heartbeat(new Map());
+    for (let step = 0; step < 8 && beat.departed.length === 0; step++) {
+      await cluster.elapse(NODE_TIMEOUT_MS / 3);
+      beat = await a.heartbeat(new Map());
+    }
+    t.same(beat.departed, [{ appId: 'app', channel: ONLINE_USERS, userId: 'auth0|bob' }], 'b died: its users are offline');
+  });
+
+  t.test(`${name}: a node taken for dead writes its signed-in users again`, async (t) => {
+    const cluster = makeCluster(t);
+    const a = await cluster.join('a');
+    const b = await cluster.join('b', () => ({ ...EMPTY, users: [['app', 'ann']] }));
+    await b.userOnline('app', 'ann');
+    await b.heartbeat(new Map());
+    await passWhileBeating(cluster, a);
+    t.same(await a.onlineElsewhere('app', ['ann']), [], 'b was removed');
+    t.equal((await b.heartbeat(new Map())).rejoined, true);
+    await until(async () => (await a.onlineElsewhere('app', ['ann'])).length === 1, 'b’s users to return');
+    t.same(await b.close(), [{ appId: 'app', channel: ONLINE_USERS, userId: 'ann' }], 'and to leave with it');
   });
 
   t.test(`${name}: deployments with different prefixes (or hubs) do not see each other`, async (t) => {

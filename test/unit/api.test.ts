@@ -5,7 +5,8 @@ import { HttpError, HttpErrors } from '../../src/errors.js';
 import { type ApiContext, createApi } from '../../src/http/api.js';
 import type { ApiResponse } from '../../src/http/api-types.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
-import { makeNode, makeSession, recordingLogger, TEST_APP } from '../helpers/fake-connection.js';
+import { authorizeChannel } from '../../src/protocol/channel-auth.js';
+import { makeNode, makeSession, recordingLogger, settled, TEST_APP } from '../helpers/fake-connection.js';
 
 const NOW = 1_700_000_000;
 
@@ -144,4 +145,30 @@ t.test('a bearer token stands in for the signature when the console is on, and r
 
   const off = api();
   t.match(await off.call('GET', '/apps/test-app/channels', { authorization: 'Bearer good' }), { status: HttpErrors.InvalidSignature.status }, 'with the console off the header is ignored');
+});
+
+t.test('a publish with info answers each channel’s counts, as Pusher does; without info, {}', async (t) => {
+  const { call, on } = api();
+  const join = (channel: string, socketId: string, userId?: string) => {
+    const s = makeSession({ on, socketId });
+    const channelData = userId === undefined ? undefined : JSON.stringify({ user_id: userId });
+    s.send({ event: 'broadcastt:subscribe', data: { channel, ...(channel.startsWith('presence-') ? authorizeChannel(on.app, socketId, channel, channelData) : {}) } });
+  };
+  join('news', '1.1');
+  join('news', '1.2');
+  join('presence-room', '1.3', 'ann');
+  join('presence-room', '1.4', 'ann');
+  await settled();
+  const publish = (path: string, body: unknown) => call('POST', `/apps/test-app/${path}`, { body: JSON.stringify(body), sign: TEST_APP });
+
+  t.same(await publish('events', { name: 'e', data: '{}', channels: ['news', 'presence-room', 'empty'] }), { status: 200, body: {} });
+  t.same(await publish('events', { name: 'e', data: '{}', channels: ['news', 'presence-room', 'empty'], info: 'subscription_count,user_count' }), {
+    status: 200,
+    body: { channels: { news: { subscription_count: 2 }, 'presence-room': { user_count: 1, subscription_count: 2 }, empty: { subscription_count: 0 } } },
+  }, 'user_count for presence channels only');
+  t.same(await publish('batch_events', { batch: [{ name: 'e', data: '{}', channel: 'news', info: 'subscription_count' }, { name: 'e', data: '{}', channel: 'news' }, { name: 'e', data: '{}', channel: 'presence-room', info: 'user_count' }] }), {
+    status: 200,
+    body: { batch: [{ subscription_count: 2 }, {}, { user_count: 1 }] },
+  }, 'a batch answers per event, in order');
+  t.match(await publish('events', { name: 'e', data: '{}', channel: 'news', info: 'subscription_count,members' }), { status: 400, body: { error: /body\.info: unknown attribute "members"/ } });
 });

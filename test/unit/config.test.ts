@@ -64,7 +64,7 @@ t.test('defaults come from the schema', async (t) => {
       maxEventNameLength: 200,
       maxEventDataBytes: 10240,
       maxChannelsPerTrigger: 100,
-      maxBatchEvents: 100,
+      maxBatchEvents: 10,
       maxBroadcastsPerSecond: 10,
       broadcastTimeoutMs: 1000,
       maxBroadcastTimeoutMs: 30000,
@@ -76,6 +76,13 @@ t.test('defaults come from the schema', async (t) => {
       maxPendingBroadcastsPerConnection: 10,
       maxResponsesPerSecond: 100,
       maxPresenceUserIdLength: 128,
+      subscriptionCount: false,
+      subscriptionCountThreshold: 100,
+      subscriptionCountIntervalMs: 5000,
+      cacheTtlMs: 1800000,
+      maxCachedChannels: 10000,
+      watchlistEvents: false,
+      maxWatchlistSize: 100,
       webhooks: [],
       webhookGraceMs: 3000,
       webhookBatchEvents: 20,
@@ -244,7 +251,7 @@ t.test('configFromCli', async (t) => {
 t.test('webhooks: every event by default, and a bad URL or a replaced signature header is one clear line', async (t) => {
   const withWebhooks = (webhooks: unknown[]) => resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret', webhooks } as never] });
   t.same(withWebhooks([{ url: 'https://example.com/hook' }]).apps[0]?.webhooks, [
-    { url: 'https://example.com/hook', events: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'] },
+    { url: 'https://example.com/hook', events: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss'] },
   ]);
   t.throws(() => withWebhooks([{ url: 'example.com/hook' }]), { ...CONFIG_ERROR, message: 'config: config.apps[0].webhooks[0].url must be an absolute http:// or https:// URL, got "example.com/hook"' });
   t.throws(() => withWebhooks([{ url: 'https://ok.example/' }, { url: 'ftp://example.com/' }]), { message: /config\.apps\[0\]\.webhooks\[1\]\.url must be an absolute http/ });
