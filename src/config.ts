@@ -31,6 +31,9 @@ export interface GatewayConfig {
   /** Serve the debug console at /console (docs/console.md); the demo configuration turns it on. */
   readonly console: boolean;
   readonly consoleTokenTtlSeconds: number;
+  /** Memory a single node's history may hold (PROTOCOL.md §9); a cluster keeps history in Redis. */
+  readonly historyMaxBytes: number;
+  readonly historyPositionTtlSeconds: number;
   readonly apps: readonly App[];
 }
 
@@ -68,7 +71,10 @@ export function resolveConfig(options: GatewayOptions = {}, source = 'config'): 
     throw new ConfigError(`${source}: config.tlsCertFile and config.tlsKeyFile go together; set both or neither`);
   }
   checkUnique(resolved.apps, source);
-  resolved.apps.forEach((app, i) => checkWebhooks(app, `${source}: config.apps[${i}]`));
+  resolved.apps.forEach((app, i) => {
+    checkWebhooks(app, `${source}: config.apps[${i}]`);
+    checkHistory(app, `${source}: config.apps[${i}]`);
+  });
   return resolved;
 }
 
@@ -83,6 +89,15 @@ function checkUnique(apps: readonly App[], source: string): void {
       if (keys.has(key)) throw new ConfigError(`${source}: config.apps[${i}] uses the key "${key}" again; app keys and consumer keys must all differ`);
       keys.add(key);
     }
+  });
+}
+
+/** Rules are tried in order, so a prefix given twice would leave the second rule unused: surely a mistake. */
+function checkHistory(app: App, where: string): void {
+  const seen = new Set<string>();
+  app.history.forEach(({ prefix }, i) => {
+    if (seen.has(prefix)) throw new ConfigError(`${where}.history[${i}].prefix ${JSON.stringify(prefix)} is used by an earlier rule, which always wins`);
+    seen.add(prefix);
   });
 }
 

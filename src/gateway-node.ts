@@ -1,9 +1,11 @@
 import { nanoid } from 'nanoid';
-import type { App, AppRegistry } from './apps/app-registry.js';
+import type { App, AppRegistry, HistoryRule } from './apps/app-registry.js';
 import { encodeBroadcastEvent } from './broadcasts/broadcast-event.js';
 import { type BroadcastOutcome, PendingBroadcasts } from './broadcasts/pending-broadcasts.js';
 import { ChannelCache } from './channels/channel-cache.js';
+import { ChannelHistory } from './channels/channel-history.js';
 import { ChannelIndex, type Watcher } from './channels/channel-index.js';
+import { StreamContinuity } from './channels/stream-continuity.js';
 import type { FanOut } from './channels/fan-out.js';
 import { PresenceChannels } from './channels/presence-channels.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
@@ -11,7 +13,8 @@ import { Watchlists } from './channels/watchlists.js';
 import type { ClusterMessage } from './cluster/cluster-message.js';
 import { ClusterNode, type ClusterParts } from './cluster/cluster-node.js';
 import { ONLINE_USERS } from './cluster/cluster-store.js';
-import type { GatewayConfig } from './config.js';
+import type { StoredPublication } from './cluster/history-store.js';
+import { ConfigError, type GatewayConfig } from './config.js';
 import { AppActivity } from './console/app-activity.js';
 import { encodeConsoleResponse } from './console/console-frames.js';
 import type { ConsoleNode } from './console/console-node.js';
@@ -86,6 +89,8 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   readonly counts: SubscriptionCounts;
   /** Online users and who watches them, for apps with watchlistEvents on. */
   readonly watchlists: Watchlists;
+  /** The apps' history rules and the channels' streams (D18). */
+  readonly history: ChannelHistory;
   /** A broadcast id names the node waiting for its responses, so a response given on any node finds it. */
   readonly broadcasts: PendingBroadcasts;
   /** Publishes counted and refusals kept per app, for the console. */
@@ -93,6 +98,10 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   readonly webhooks: Webhooks | undefined;
   private readonly apps: AppRegistry;
   private readonly cluster: ClusterNode;
+  private readonly logUnstored: (fields: Record<string, unknown>) => void;
+  private readonly logMissed: (fields: Record<string, unknown>) => void;
+  /** In a cluster: the last publication delivered on each history channel with members here (D18). */
+  private readonly continuity = new StreamContinuity();
   private readonly nextSocketId = socketIdGenerator();
   private readonly startedAt: number;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -124,6 +133,10 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     this.watchlists = new Watchlists(cluster.store, (appId, event, userId) => cluster.broker.send({ kind: 'user', origin: id, appId, event, userId }), log);
     this.broadcasts = new PendingBroadcasts(() => `${id}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
     this.activity = new AppActivity(now);
+    this.history = new ChannelHistory(apps.all(), cluster.history);
+    if (this.history.isUsed && !cluster.history) throw new ConfigError('history rules need a history store: a cluster given a broker and a store must be given one too (or Redis)');
+    this.logUnstored = throttledLog(log, 'warn', 'publication on a history channel dropped: its stream cannot be written');
+    this.logMissed = throttledLog(log, 'warn', 'this node missed publications of a history channel (its Redis subscription dropped?): its members were told to reconnect and recover them');
   }
 
   /**
@@ -187,9 +200,18 @@ export class GatewayNode implements SessionHost, ConsoleNode {
    * Publishes a frame on a channel, whatever its source: this node's subscribers, and through the broker
    * every other node's. The frame is encoded once, and on a single node only if someone may receive it.
    * `exceptSocketId` (Pusher's `socket_id`) does not receive it, on whichever node it is. Returns how many
-   * subscribers the channel has on this node.
+   * subscribers the channel has on this node. On a history channel the frame is kept with its offset first
+   * (publishStored); a publication that cannot be kept is dropped and logged.
    */
-  publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId, isCached = false): number {
+  publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId): number {
+    const rule = this.history.ruleFor(appId, channel);
+    if (rule === undefined) return this.publishUnstored(appId, channel, encode, exceptSocketId, false);
+    this.publishStored(appId, channel, rule, encode(), exceptSocketId)?.catch((error: unknown) => this.logUnstored({ appId, channel, error: String(error) }));
+    return this.index.subscriberCount(appId, channel);
+  }
+
+  /** A publication on a channel without history: delivered here, and sent to the other nodes. */
+  private publishUnstored(appId: string, channel: ChannelName, encode: () => string, exceptSocketId: SocketId | undefined, isCached: boolean): number {
     const except = exceptSocketId === undefined ? undefined : this.sessions.find(exceptSocketId);
     this.activity.published(appId);
     if (!this.cluster.isClustered) return this.index.deliver(appId, channel, encode, except);
@@ -200,17 +222,66 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   }
 
   /**
-   * Publishes a channel event (`data` JSON text) as REST and the embedding API send it. On a cache channel it is
-   * also kept as the channel's last event, and marked as such for every node (channel-cache.ts); any other channel
-   * pays one or two prefix checks for that.
+   * Publishes a channel event (`data` JSON text) as REST sends it. Undefined once it is delivered here and sent
+   * to the other nodes; on a history channel of a cluster, a promise that resolves once Redis has kept and
+   * published it, and rejects with ClusterUnavailable when it cannot (then no node delivered it). On a cache
+   * channel it is also kept as the channel's last event, and marked as such for every node (channel-cache.ts);
+   * any other channel pays one or two prefix checks for that.
    */
-  publishEvent(appId: string, channel: ChannelName, event: string, data: string, exceptSocketId?: SocketId): number {
-    if (!isCacheChannel(channel)) return this.publish(appId, channel, () => encodeFrame(event, data, channel), exceptSocketId);
+  publishEvent(appId: string, channel: ChannelName, event: string, data: string, exceptSocketId?: SocketId): Promise<void> | undefined {
+    const rule = this.history.ruleFor(appId, channel);
+    const isCached = isCacheChannel(channel);
+    if (rule === undefined && !isCached) {
+      this.publishUnstored(appId, channel, () => encodeFrame(event, data, channel), exceptSocketId, false);
+      return undefined;
+    }
     const frame = encodeFrame(event, data, channel);
+    if (isCached) this.keepCached(appId, channel, frame);
+    if (rule === undefined) {
+      this.publishUnstored(appId, channel, () => frame, exceptSocketId, true);
+      return undefined;
+    }
+    return this.publishStored(appId, channel, rule, frame, exceptSocketId)?.catch((error: unknown) => {
+      throw new HttpError('ClusterUnavailable', `${channel} keeps history and its stream cannot be written: ${String(error)}`);
+    });
+  }
+
+  /** A cache channel's event, kept as its last (channel-cache.ts). */
+  private keepCached(appId: string, channel: ChannelName, frame: string): void {
     const app = this.apps.findById(appId);
     if (app) this.cache.keep(app, channel, frame);
     this.cache.delivered(appId, channel);
-    return this.publish(appId, channel, () => frame, exceptSocketId, true);
+  }
+
+  /**
+   * A publication on a history channel: kept in the channel's stream with the next offset, then delivered on
+   * every node. A single node delivers it at once; in a cluster Redis publishes it to every node, this one
+   * included, as it appends it, and the promise settles with Redis's answer.
+   */
+  private publishStored(appId: string, channel: ChannelName, rule: HistoryRule, frame: string, exceptSocketId: SocketId | undefined): Promise<void> | undefined {
+    this.activity.published(appId);
+    const appended = this.history.append(appId, channel, rule, frame, exceptSocketId);
+    if (appended instanceof Promise) return appended;
+    this.deliverStored(appended);
+    return undefined;
+  }
+
+  /**
+   * `publication` does not follow the last one this node delivered on its channel: the node missed some. Its
+   * members are closed with MissedEvents (reconnect now) before it is delivered, so that they resume from the
+   * last event they got and recover the missed ones from the stream, rather than go on past the gap.
+   */
+  private missedPublications(publication: StoredPublication): void {
+    const members = [...this.index.members(publication.appId, publication.channel)];
+    this.logMissed({ appId: publication.appId, channel: publication.channel, offset: publication.offset, members: members.length });
+    for (const member of members) if (member instanceof Session) member.fail(new ProtocolError('MissedEvents', publication.channel));
+  }
+
+  /** A publication of a history channel, to this node's subscribers of it (held ones included). */
+  private deliverStored(publication: StoredPublication): void {
+    const { appId, channel, frame, epoch, offset, exceptSocketId } = publication;
+    const except = exceptSocketId === undefined ? undefined : this.sessions.find(exceptSocketId);
+    this.index.deliverStored(appId, channel, frame, epoch, offset, except);
   }
 
   /** Another node's message. */
@@ -231,6 +302,13 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       }
       case 'user':
         return this.watchlists.deliver(message.appId, message.event, message.userId);
+      case 'stored':
+        // Stored publications come back to their origin too, which counted them when it published.
+        if (message.origin !== this.id) this.activity.published(message.appId);
+        if (this.index.subscriberCount(message.appId, message.channel) > 0 && !this.continuity.follows(message.appId, message.channel, message)) {
+          this.missedPublications(message);
+        }
+        return this.deliverStored(message);
       case 'response':
         if (message.target !== this.id) return;
         this.showResponse(message.appId, message.id, message.channel, message.payload);
@@ -314,16 +392,22 @@ export class GatewayNode implements SessionHost, ConsoleNode {
 
   // SessionHost: what sessions do through their node.
 
-  join(appId: string, channel: ChannelName, session: Session): void {
-    const joined = this.index.join(appId, channel, session);
+  join(appId: string, channel: ChannelName, session: Session, held = false): void {
+    const joined = this.index.join(appId, channel, session, held);
     if (joined === 'first') this.webhooks?.firstSubscriber(session.app, channel);
     if (joined !== 'already' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
   }
 
+  attach(appId: string, channel: ChannelName, session: Session): void {
+    this.index.attach(appId, channel, session);
+  }
+
   leave(appId: string, channel: ChannelName, session: Session): void {
     const left = this.index.leave(appId, channel, session);
-    if (left === 'last') this.webhooks?.lastSubscriberLeft(session.app, channel);
     if (left !== 'absent' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
+    if (left !== 'last') return;
+    this.continuity.forget(appId, channel);
+    this.webhooks?.lastSubscriberLeft(session.app, channel);
   }
 
   signedIn(session: Session, userId: string, watchlist: readonly string[]): void {

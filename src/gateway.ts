@@ -11,7 +11,7 @@ import { createApi } from './http/api.js';
 import { asHttp } from './http/request-body.js';
 import { createLogger, type Logger } from './log.js';
 import { type ChannelRef, resolveChannel } from './protocol/channel-name.js';
-import { dataAsJsonText } from './protocol/codec.js';
+import { dataAsJsonText, encodeFrame } from './protocol/codec.js';
 import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
 import { UwsServer } from './transport/uws-server.js';
 
@@ -86,7 +86,7 @@ export interface GatewayDependencies extends ClusterParts {
  * errors throw here (ConfigError); everything else is built when the gateway starts listening.
  */
 export function createGateway(options: GatewayOptions & GatewayDependencies = {}): Gateway {
-  const { logger, broker, store, ...settings } = options;
+  const { logger, broker, store, history, ...settings } = options;
   const config = resolveConfig(settings);
   const apps = new AppRegistry(config.apps);
   const log = logger ?? createLogger(config.logLevel);
@@ -99,7 +99,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
 
   async function start(port: number, host: string): Promise<number> {
     if (!isNativeUws) log.warn(FALLBACK_WARNING);
-    const started = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut() }, { broker, store });
+    const started = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut() }, { broker, store, history });
     const gatewayConsole = config.console ? new GatewayConsole({ apps, node: started, log, tokenTtlSeconds: config.consoleTokenTtlSeconds }) : undefined;
     [node, debugConsole] = [started, gatewayConsole];
     const api = createApi({ apps, log, nowSeconds: () => Math.floor(Date.now() / 1000), node: started, maxJsonDepth: config.maxJsonDepth, bearer: gatewayConsole?.bearer });
@@ -140,7 +140,8 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     publish(appId, channel, event, data, publishOptions = {}) {
       const app = appWithId(appId);
       const { wire } = asHttp('channel', () => resolveChannel(channel, app));
-      return listening().publishEvent(app.id, wire, event, dataAsJsonText(data), publishOptions.exceptSocketId);
+      const text = dataAsJsonText(data);
+      return listening().publish(app.id, wire, () => encodeFrame(event, text, wire), publishOptions.exceptSocketId);
     },
     async broadcast(appId, channel, name, payload, broadcastOptions = {}) {
       const app = appWithId(appId);

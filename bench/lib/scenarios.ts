@@ -176,8 +176,39 @@ async function manyChannelsRoundRobin(run: Run): Promise<Metrics> {
   return saturate(run, channels, recipients, 250, 20_000, run.full ? 6 : 2);
 }
 
+/** 200 publishes/s, spread evenly, to 100 subscribers of one channel: the latency at a steady, modest rate. */
+async function latencyAtFixedRate(run: Run): Promise<Metrics> {
+  const rate = 200;
+  const seconds = run.full ? 10 : 3;
+  await run.clients.open(run.url, Array.from({ length: 100 }, () => ['latency']), { measureLatency: true });
+  const start = await run.clients.counts();
+  await run.clients.latencies();
+  const t0 = performance.now();
+  let published = 0;
+  const inFlight: Array<Promise<void>> = [];
+  while (published < rate * seconds) {
+    const due = Math.min(rate * seconds, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+    if (due > published) {
+      inFlight.push(run.publisher.publish(['latency'], due - published, PAYLOAD_BYTES));
+      published = due;
+    }
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+  const expected = published * 100;
+  const deadline = performance.now() + 5000;
+  let delivered = 0;
+  while ((delivered = (await run.clients.counts()).messages - start.messages) < expected && performance.now() < deadline) await sleep(5);
+  const latencies = await run.clients.latencies();
+  const ms = (p: number) => percentile(latencies, p) / 1000;
+  return { deliveredPerSec: delivered / seconds, lost: expected - delivered, p50Ms: ms(50), p95Ms: ms(95), p99Ms: ms(99), rssMB: rssBytes(run.server.pid) / 2 ** 20 };
+}
+
 /** The gateway variants: only the gateway has webhooks. */
 const GATEWAY_VARIANTS = ['gateway publish()', 'gateway REST'];
+
+/** The bench app with a history rule (PROTOCOL.md §9) for channels starting with `prefix`. */
+const withHistory = (prefix: string) => ({ BENCH_APP_OPTIONS: JSON.stringify({ history: [{ prefix, size: 100, ttlSeconds: 300 }] }) });
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -211,6 +242,24 @@ export const SCENARIOS: readonly Scenario[] = [
     run: manyChannelsRoundRobin,
   },
   {
+    id: 'S1h',
+    title: 'S1 on a history channel (each publication kept, with its offset, in a stream of 100)',
+    publishes: true,
+    variants: GATEWAY_VARIANTS,
+    baseline: 'S1',
+    env: withHistory('fan-out'),
+    run: oneChannelAtMaxRate(1000),
+  },
+  {
+    id: 'S1n',
+    title: 'S1 on a node whose app keeps history for other channels (what channels without history pay)',
+    publishes: true,
+    variants: GATEWAY_VARIANTS,
+    baseline: 'S1',
+    env: withHistory('chat-'),
+    run: oneChannelAtMaxRate(1000),
+  },
+  {
     id: 'S3',
     title: '10,000 idle connections (each on one of 100 channels)',
     publishes: false,
@@ -233,32 +282,16 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'S4',
     title: '200 publishes/s to 100 subscribers (latency)',
     publishes: true,
-    async run(run) {
-      const rate = 200;
-      const seconds = run.full ? 10 : 3;
-      await run.clients.open(run.url, Array.from({ length: 100 }, () => ['latency']), { measureLatency: true });
-      const start = await run.clients.counts();
-      await run.clients.latencies();
-      const t0 = performance.now();
-      let published = 0;
-      const inFlight: Array<Promise<void>> = [];
-      while (published < rate * seconds) {
-        const due = Math.min(rate * seconds, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-        if (due > published) {
-          inFlight.push(run.publisher.publish(['latency'], due - published, PAYLOAD_BYTES));
-          published = due;
-        }
-        await sleep(1);
-      }
-      await Promise.all(inFlight);
-      const expected = published * 100;
-      const deadline = performance.now() + 5000;
-      let delivered = 0;
-      while ((delivered = (await run.clients.counts()).messages - start.messages) < expected && performance.now() < deadline) await sleep(5);
-      const latencies = await run.clients.latencies();
-      const ms = (p: number) => percentile(latencies, p) / 1000;
-      return { deliveredPerSec: delivered / seconds, lost: expected - delivered, p50Ms: ms(50), p95Ms: ms(95), p99Ms: ms(99), rssMB: rssBytes(run.server.pid) / 2 ** 20 };
-    },
+    run: latencyAtFixedRate,
+  },
+  {
+    id: 'S4h',
+    title: 'S4 on a history channel',
+    publishes: true,
+    variants: GATEWAY_VARIANTS,
+    baseline: 'S4',
+    env: withHistory('latency'),
+    run: latencyAtFixedRate,
   },
   {
     id: 'S5',
@@ -325,6 +358,15 @@ export const SCENARIOS: readonly Scenario[] = [
     publishes: true,
     nodes: 2,
     baseline: 'S1',
+    run: oneChannelAtMaxRate(1000),
+  },
+  {
+    id: 'S7h',
+    title: 'S7 on a history channel: each publication appended to a Redis Stream and published by one script',
+    publishes: true,
+    nodes: 2,
+    baseline: 'S7',
+    env: withHistory('fan-out'),
     run: oneChannelAtMaxRate(1000),
   },
 ];

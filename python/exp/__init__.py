@@ -19,7 +19,7 @@ import threading
 
 from . import server
 from .channel_id import channel_id, parse_channel_id, wire_name
-from .client import Broadcast, Channel, Client, Listener
+from .client import EVENTS, Broadcast, Channel, Client, Listener, Subscription
 from .errors import ExpError, NetworkError, OptionsError, RestError, RuntimeError, ServerError
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "RestError",
     "RuntimeError",
     "ServerError",
+    "Subscription",
     "channel_id",
     "get_channel",
     "parse_channel_id",
@@ -55,13 +56,14 @@ class _Runtime:
         self._early = []  # handlers registered before start(), handed to the next client
 
     def on(self, event, callback):
-        """Calls `callback` on 'online', 'offline' (no arguments) or 'error' (the error), on the SDK's
-        callbacks thread. May be called before start(). Returns a handle with cancel()."""
+        """Calls `callback` on 'online', 'offline' (no arguments), 'error' (the error) or 'subscribed' (an
+        exp.Subscription), on the SDK's callbacks thread. May be called before start(). Returns a handle with
+        cancel()."""
         with _lock:
             client = _client
             if client is None or client.stopped:
-                if event not in ("online", "offline", "error"):
-                    raise ValueError("event must be online, offline or error, not %r" % (event,))
+                if event not in EVENTS:
+                    raise ValueError("event must be one of %s, not %r" % (", ".join(EVENTS), event))
                 entry = (event, callback)
                 self._early.append(entry)
 

@@ -12,6 +12,7 @@ import collections
 import json
 import logging
 import queue
+import random
 import threading
 import time
 import weakref
@@ -23,7 +24,10 @@ from .options import resolve_options
 
 log = logging.getLogger("exp")
 
-EVENTS = ("online", "offline", "error")
+EVENTS = ("online", "offline", "error", "subscribed")
+
+# The refusal type (protocol/errors.json) of a subscription that may be made again later.
+HISTORY_UNAVAILABLE = "HistoryUnavailable"
 
 # When a broadcast names no timeout the server uses the app's broadcastTimeoutMs (1 s unless configured),
 # capped by maxBroadcastTimeoutMs (30 s unless configured): the SDK waits for at most that cap.
@@ -75,12 +79,35 @@ class _ChannelState:
         self.requested = False  # a subscribe was sent on this connection and is not answered yet
         self.confirmations = []
         self.members = {}
+        self.position = None  # history channels: {"epoch", "offset"} of the last answer and event received
+        self.recovering = False  # the subscribe in flight asked to recover from `position`
+        self.retry = None  # a threading.Timer making a subscribe refused for now (503) again
+        self.retries = 0
+
+
+class Subscription:
+    """The detail of a 'subscribed' event, emitted at every subscription_succeeded (the first, and each one
+    after a reconnect). `was_recovering`: the SDK asked for what it missed (a history channel it had a position
+    in); then `recovered` says whether it got exactly that (True) or nothing (False: reload the channel's state).
+    `position` is the client's place in the channel's stream as the answer arrives ({"epoch", "offset"}, or None
+    on channels without history); when recovered, the missed events follow the answer."""
+
+    __slots__ = ("channel", "was_recovering", "recovered", "position")
+
+    def __init__(self, channel, was_recovering, recovered, position):
+        self.channel = channel
+        self.was_recovering = was_recovering
+        self.recovered = recovered
+        self.position = position
+
+    def __repr__(self):
+        return "Subscription(channel=%r, was_recovering=%r, recovered=%r, position=%r)" % (self.channel, self.was_recovering, self.recovered, self.position)
 
 
 class Broadcast:
     """A broadcast (or plain event) as a listener receives it. `payload` is this listener's own copy."""
 
-    __slots__ = ("id", "name", "channel", "payload", "user_id", "_client")
+    __slots__ = ("id", "name", "channel", "payload", "user_id", "offset", "_client")
 
     def __init__(self, client, frame, payload):
         self._client = client
@@ -89,6 +116,7 @@ class Broadcast:
         self.channel = frame.get("channel")
         self.payload = payload
         self.user_id = frame.get("user_id")
+        self.offset = frame.get("offset")  # on history channels: the event's place in the channel's stream
 
     def respond(self, payload=ABSENT):
         """Answers the broadcast (any number of times; each call is one response); without a payload the
@@ -174,6 +202,12 @@ class Channel:
     def members(self):
         """Presence channels: {user_id: user_info} of the members, as last reported by the server."""
         return self._client._members(self.wire)
+
+    @property
+    def position(self):
+        """History channels: {"epoch", "offset"} of this client in the channel's stream (the last event it
+        received), once subscribed; None otherwise. After a reconnect the SDK asks for what it missed from it."""
+        return self._client._position(self.wire)
 
     def __repr__(self):
         return "Channel(name=%r, system=%r, consumer=%r, wire=%r)" % (self.name, self.system, self.consumer, self.wire)
@@ -282,6 +316,7 @@ class Client:
             self._generation += 1
             stopped = RuntimeError("the client was stopped")
             for state in self._channels.values():
+                _cancel_retry(state)
                 for listener in state.listeners:
                     listener._cancelled = True
                     listener._queue.clear()
@@ -312,7 +347,8 @@ class Client:
     def on(self, event, callback):
         """Calls `callback()` on 'online' (every (re)connection, after the channels with listeners were
         resubscribed) and 'offline', `callback(error)` on 'error' (a refusal that is not retried, such as
-        4001). Callbacks run on the SDK's callbacks thread. Returns a handle with cancel()."""
+        4001), `callback(subscription)` on 'subscribed' (an exp.Subscription: whether a channel's missed events
+        were recovered). Callbacks run on the SDK's callbacks thread. Returns a handle with cancel()."""
         if event not in EVENTS:
             raise ValueError("event must be one of %s, not %r" % (", ".join(EVENTS), event))
         if not callable(callback):
@@ -476,7 +512,32 @@ class Client:
             if authorization.get("channel_data") is not None:
                 channel_data = authorization["channel_data"]
                 data["channel_data"] = channel_data if isinstance(channel_data, str) else json.dumps(channel_data, separators=(",", ":"))
+        with self._lock:
+            # A position from an earlier subscription asks for what was missed since (PROTOCOL.md §9).
+            state.recovering = state.position is not None
+            if state.position is not None:
+                data["since"] = dict(state.position)
         self._send({"event": self._prefix + ":subscribe", "data": data})
+
+    def _retry_subscribe(self, state):
+        """The gateway cannot read the channel's history now (HistoryUnavailable): subscribe again after a
+        backoff, doubling from min_backoff, while the channel has listeners and the connection is up."""
+        ceiling = min(self.options.max_backoff, self.options.min_backoff * 2 ** state.retries)
+        state.retries += 1
+        _cancel_retry(state)
+
+        def again():
+            with self._lock:
+                wanted = self._channels.get(state.wire) is state and self._online and state.retry is timer
+                if wanted:
+                    state.retry, state.requested = None, True
+            if wanted:
+                self._dispatcher.submit(self._subscribe, state)
+
+        timer = threading.Timer(ceiling / 2 + random.random() * ceiling / 2, again)
+        timer.daemon = True
+        state.retry = timer
+        timer.start()
 
     def _cancel(self, listener):
         with self._changed:
@@ -492,12 +553,18 @@ class Client:
             if state.listeners:
                 return
             del self._channels[state.wire]
+            _cancel_retry(state)
             # Only what the server holds or may hold: a refused channel is not unsubscribed, since a bad
             # name would be refused again with an error that carries no channel.
             held = state.subscribed or state.requested
         if held:
             # Also while a subscription is in flight, so the server does not keep one nobody listens to.
             self._send({"event": self._prefix + ":unsubscribe", "data": {"channel": state.wire}})
+
+    def _position(self, wire):
+        with self._lock:
+            state = self._channels.get(wire)
+            return dict(state.position) if state is not None and state.position is not None else None
 
     def _members(self, wire):
         with self._lock:
@@ -547,6 +614,7 @@ class Client:
             for state in self._channels.values():
                 state.subscribed = False
                 state.requested = False
+                _cancel_retry(state)
                 self._settle(state, lost)
             for pending in self._broadcasts.values():
                 pending.settle(error=lost)
@@ -574,17 +642,23 @@ class Client:
             state = self._channels.get(frame.get("channel")) if isinstance(frame.get("channel"), str) else None
             if event == names + "_internal:subscription_succeeded":
                 if state is not None:
-                    state.subscribed, state.requested = True, False
-                    presence = data.get("presence") if isinstance(data, dict) else None
+                    state.subscribed, state.requested, state.retries = True, False, 0
+                    data = data if isinstance(data, dict) else {}
+                    presence = data.get("presence")
                     if isinstance(presence, dict):
                         state.members = dict(presence.get("hash") or {})
+                    subscription = self._position_answered(state, data)
                     self._settle(state)
+                    self._emit("subscribed", subscription)
                 return
             if event == names + ":subscription_error":
                 if state is not None:
                     data = data if isinstance(data, dict) else {}
                     state.requested = False
-                    self._settle(state, ServerError(str(data.get("error", "subscription refused")), status=data.get("status"), type=data.get("type")))
+                    if data.get("type") == HISTORY_UNAVAILABLE:
+                        self._retry_subscribe(state)  # listen() keeps waiting, up to its own timeout
+                    else:
+                        self._settle(state, ServerError(str(data.get("error", "subscription refused")), status=data.get("status"), type=data.get("type")))
                 return
             if event == names + "_internal:member_added":
                 if state is not None and isinstance(data, dict):
@@ -618,7 +692,23 @@ class Client:
         # Every refused subscribe is a subscription_error naming its channel; anything else is only logged.
         log.warning("exp: the gateway reported an error: %s %s", code, message)
 
+    def _position_answered(self, state, data):
+        """The position a subscription answer gives: the stream's epoch, and its offset unless the missed events
+        follow (recovered), which then move the position themselves. Channels without history give none."""
+        was_recovering = state.recovering
+        state.recovering = False
+        recovered = was_recovering and data.get("recovered") is True
+        epoch, offset = data.get("epoch"), data.get("offset")
+        if isinstance(epoch, str) and isinstance(offset, int):
+            kept = state.position["offset"] if recovered and state.position is not None else offset
+            state.position = {"epoch": epoch, "offset": kept}
+        position = dict(state.position) if state.position is not None else None
+        return Subscription(state.wire, was_recovering, recovered, position)
+
     def _deliver(self, state, frame):
+        offset = frame.get("offset")
+        if isinstance(offset, int) and state.position is not None:
+            state.position = {"epoch": state.position["epoch"], "offset": offset}
         text = frame.get("data_text")
         now = self.options.clock()
         for listener in list(state.listeners):
@@ -635,6 +725,12 @@ class Client:
             while len(listener._queue) > max(self.options.queue_limit, listener._waiting):
                 listener._queue.popleft()
         self._changed.notify_all()
+
+
+def _cancel_retry(state):
+    if state.retry is not None:
+        state.retry.cancel()
+        state.retry = None
 
 
 def _decode_copy(text, data):

@@ -22,6 +22,7 @@ WEBSOCKET_ERRORS = {
     4101: "SlowConsumer",
     4200: "ServerRestarting",
     4201: "PongNotReceived",
+    4203: "MissedEvents",
     4300: "InvalidMessage",
     4301: "ClientEventRejected",
     4302: "ServerError",

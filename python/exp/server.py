@@ -167,6 +167,13 @@ class Server:
 
     # --- transport -----------------------------------------------------------------------------------------
 
+    def history(self, channel, since=None, limit=None, epoch=None):
+        """The kept events of a history channel (GET /channels/<name>/history): {"epoch", "offset", "events",
+        and "recovered" when `since` is given}, oldest first; after offset `since` (and epoch `epoch`) if given,
+        at most `limit`. Each event is the frame subscribers got: {"event", "channel", "data", "offset"}."""
+        params = {name: str(value) for name, value in (("since", since), ("limit", limit), ("epoch", epoch)) if value is not None}
+        return self.request("GET", "/channels/%s/history" % channel, params=params)
+
     def request(self, method, path, body=None, params=None, timeout=None):
         """A signed call to /apps/<app_id><path>; returns the decoded JSON answer or raises RestError."""
         full_path = "/apps/%s%s" % (self.app_id, path)

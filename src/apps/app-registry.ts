@@ -42,6 +42,19 @@ export interface App {
   readonly webhookRetryBaseMs: number;
   readonly webhookRetryForMs: number;
   readonly webhookMaxQueued: number;
+  /** Channels whose recent events are kept (PROTOCOL.md §9), tried in order. */
+  readonly history: readonly HistoryRule[];
+  readonly maxRecoveredEvents: number;
+}
+
+/** Which channels keep how much history (protocol/config.schema.json#/$defs/historyRule). */
+export interface HistoryRule {
+  /** Channels whose name (for EXP channels with flags, the name inside the ID) starts with this. */
+  readonly prefix: string;
+  /** How many of a channel's latest events are kept. */
+  readonly size: number;
+  /** How long they are kept after the channel's last event. */
+  readonly ttlSeconds: number;
 }
 
 /** The webhook events this gateway sends, by Pusher's names. */

@@ -36,6 +36,11 @@ export class ChannelIndex {
   private readonly byApp = new Map<string, Map<ChannelName, ChannelEntry>>();
   /** Kept apart from the members: nothing that counts subscribers ever reads it. Empty unless a console watches. */
   private readonly watchers = new Map<string, Set<Watcher>>();
+  /**
+   * Members that joined held: counted like the others, but not yet given the channel's frames by the FanOut.
+   * Only history channels have any, and only deliverStored reads it.
+   */
+  private readonly held = new Map<string, Set<Subscriber>>();
 
   constructor(
     private readonly fanOut: FanOut,
@@ -43,29 +48,33 @@ export class ChannelIndex {
     private readonly onCount: (appId: string, channel: ChannelName, subscribers: number) => void = () => {},
   ) {}
 
-  join(appId: string, channel: ChannelName, subscriber: Subscriber): JoinResult {
+  /**
+   * Adds a member. One that joins `held` is a member at once (counts, presence events) but gets the channel's
+   * publications through holdStored until it is attached: what a history subscription needs while it reads
+   * the stream, to answer before any live frame reaches the socket.
+   */
+  join(appId: string, channel: ChannelName, subscriber: Subscriber, held = false): JoinResult {
     let channels = this.byApp.get(appId);
-    const entry = channels?.get(channel);
+    let entry = channels?.get(channel);
     if (entry?.members.has(subscriber)) return 'already';
-    if (entry) {
-      this.fanOut.join(entry.topic, subscriber);
-      entry.members.add(subscriber);
-      this.onCount(appId, channel, entry.members.size);
-      return 'joined';
+    const first = entry === undefined;
+    if (!entry) {
+      if (!channels) this.byApp.set(appId, (channels = new Map()));
+      entry = { topic: topicOf(appId, channel), members: new Set() };
+      channels.set(channel, entry);
     }
-    const topic = topicOf(appId, channel);
-    this.fanOut.join(topic, subscriber);
-    if (!channels) this.byApp.set(appId, (channels = new Map()));
-    channels.set(channel, { topic, members: new Set([subscriber]) });
-    this.onCount(appId, channel, 1);
-    return 'first';
+    if (held) addTo(this.held, entry.topic, subscriber);
+    else this.fanOut.join(entry.topic, subscriber);
+    entry.members.add(subscriber);
+    this.onCount(appId, channel, entry.members.size);
+    return first ? 'first' : 'joined';
   }
 
   leave(appId: string, channel: ChannelName, subscriber: Subscriber): LeaveResult {
     const channels = this.byApp.get(appId);
     const entry = channels?.get(channel);
     if (!channels || !entry?.members.delete(subscriber)) return 'absent';
-    this.fanOut.leave(entry.topic, subscriber);
+    if (!removeFrom(this.held, entry.topic, subscriber)) this.fanOut.leave(entry.topic, subscriber);
     this.onCount(appId, channel, entry.members.size);
     if (entry.members.size > 0) return 'left';
     channels.delete(channel);
@@ -73,18 +82,19 @@ export class ChannelIndex {
     return 'last';
   }
 
+  /** A member that joined held starts getting the channel's frames from the FanOut. */
+  attach(appId: string, channel: ChannelName, subscriber: Subscriber): void {
+    const topic = topicOf(appId, channel);
+    if (removeFrom(this.held, topic, subscriber)) this.fanOut.join(topic, subscriber);
+  }
+
   /** Starts showing `watcher` every frame delivered on the channel; it does not become a member. */
   watch(appId: string, channel: ChannelName, watcher: Watcher): void {
-    const topic = topicOf(appId, channel);
-    const set = this.watchers.get(topic);
-    if (set) set.add(watcher);
-    else this.watchers.set(topic, new Set([watcher]));
+    addTo(this.watchers, topicOf(appId, channel), watcher);
   }
 
   unwatch(appId: string, channel: ChannelName, watcher: Watcher): void {
-    const topic = topicOf(appId, channel);
-    const set = this.watchers.get(topic);
-    if (set?.delete(watcher) && set.size === 0) this.watchers.delete(topic);
+    removeFrom(this.watchers, topicOf(appId, channel), watcher);
   }
 
   /**
@@ -143,4 +153,26 @@ export class ChannelIndex {
   private watchersOf(appId: string, channel: ChannelName): Set<Watcher> | undefined {
     return this.watchers.size === 0 ? undefined : this.watchers.get(topicOf(appId, channel));
   }
+
+  /** Delivers a publication of a history channel: to the members as `deliver` does, and to the held ones. */
+  deliverStored(appId: string, channel: ChannelName, frame: string, epoch: string, offset: number, except?: Subscriber): number {
+    const count = this.deliver(appId, channel, () => frame, except);
+    const holding = this.held.size === 0 ? undefined : this.held.get(topicOf(appId, channel));
+    if (holding) for (const member of holding) if (member !== except) member.holdStored(channel, frame, epoch, offset);
+    return count;
+  }
+}
+
+function addTo<T>(map: Map<string, Set<T>>, key: string, value: T): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+/** Whether `value` was in the key's set; an emptied set is removed. */
+function removeFrom<T>(map: Map<string, Set<T>>, key: string, value: T): boolean {
+  const set = map.get(key);
+  if (!set?.delete(value)) return false;
+  if (set.size === 0) map.delete(key);
+  return true;
 }

@@ -11,14 +11,20 @@ export interface Subscriber {
    * channel is still being read holds these until it has sent the roster, so none is lost or reordered.
    */
   deliverMemberEvent(channel: string, frame: string): void;
+  /**
+   * A publication on a history channel that it joined held (ChannelIndex.join): its subscription answer is
+   * still being prepared, and it keeps the frame until then, to send what follows the position it answers.
+   */
+  holdStored(channel: string, frame: string, epoch: string, offset: number): void;
 }
 
 /**
  * Delivery of one already-encoded frame to the members of a topic (an app's channel). This is the hot
  * path: implementations do no JSON work, allocate nothing per recipient and never await.
  *
- * The ChannelIndex owns membership and calls join/leave on every change, so an implementation may
- * mirror membership natively (uWS topics) or simply walk the set it is handed.
+ * The ChannelIndex owns membership. It calls join when a member is to receive the topic's frames (when it
+ * joins, or when a member that joined held is attached) and leave when it stops, and implementations deliver
+ * to exactly those (uWS topics, or a mirror of them). `members` is the index's set, held members included.
  *
  * Slow consumers are not handled here: a send to a full buffer is dropped by the transport, and the
  * gateway's sweep closes such connections with 4101 (see README "Slow consumers").
@@ -29,13 +35,25 @@ export interface FanOut {
   deliver(topic: string, members: ReadonlySet<Subscriber>, frame: string, except?: Subscriber): void;
 }
 
-/** Walks the member set and sends to each connection. Works with any Connection. */
+/**
+ * Sends to each connection the topic has, which it keeps from join and leave as uWS keeps its topics (the
+ * index's members include those that joined held, which are not in the topic yet). Works with any Connection.
+ */
 export class LoopFanOut implements FanOut {
-  join(): void {}
+  private readonly topics = new Map<string, Set<Subscriber>>();
 
-  leave(): void {}
+  join(topic: string, subscriber: Subscriber): void {
+    const set = this.topics.get(topic);
+    if (set) set.add(subscriber);
+    else this.topics.set(topic, new Set([subscriber]));
+  }
 
-  deliver(_topic: string, members: ReadonlySet<Subscriber>, frame: string, except?: Subscriber): void {
-    for (const member of members) if (member !== except) member.connection.send(frame);
+  leave(topic: string, subscriber: Subscriber): void {
+    const set = this.topics.get(topic);
+    if (set?.delete(subscriber) && set.size === 0) this.topics.delete(topic);
+  }
+
+  deliver(topic: string, _members: ReadonlySet<Subscriber>, frame: string, except?: Subscriber): void {
+    for (const member of this.topics.get(topic) ?? []) if (member !== except) member.connection.send(frame);
   }
 }

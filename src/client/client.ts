@@ -2,7 +2,7 @@ import { type ChannelFlags, channelId } from '../protocol/channel-id.js';
 import { ClientStateError, OptionsError } from './errors.js';
 import type { ListenCallback, Listener } from './listener.js';
 import { type ClientOptions, resolveOptions, type WebSocketClass } from './options.js';
-import { type ClientEvent, Runtime } from './runtime.js';
+import { type ClientEvent, Runtime, type StreamPosition } from './runtime.js';
 
 /** The context of a client that was not cloned. */
 const ROOT_CONTEXT = '';
@@ -47,7 +47,10 @@ export class Client {
     return this.started().connection.online;
   }
 
-  /** `online` (connected, channels resubscribed), `offline`, `error` (a fatal refusal: no reconnect). */
+  /**
+   * `online` (connected, channels resubscribed), `offline`, `error` (a fatal refusal: no reconnect), `subscribed`
+   * (a channel's subscription was answered; its detail, a Subscribed, says whether missed events were recovered).
+   */
   on(event: ClientEvent, callback: (detail?: unknown) => void): { cancel(): void } {
     return this.started().on(event, callback, this.context);
   }
@@ -120,6 +123,14 @@ export class Channel {
   trigger(event: string, data: unknown): boolean {
     this.ensureRunning();
     return this.runtime.trigger(this.wire, event, data);
+  }
+
+  /**
+   * History channels: where this client is in the channel's stream (the epoch and the offset of the last event
+   * received), once subscribed. After a reconnect the SDK asks for what it missed from there.
+   */
+  get position(): StreamPosition | undefined {
+    return this.runtime.position(this.wire);
   }
 
   /** Presence channels: the members by user id, with their user_info. */

@@ -10,6 +10,8 @@ export interface InboundFrame {
   readonly data: unknown;
   readonly id?: string;
   readonly user_id?: string;
+  /** On history channels: the event's offset in the channel's stream. */
+  readonly offset?: number;
 }
 
 export interface ConnectionEvents {
@@ -104,7 +106,7 @@ export class ConnectionManager {
     this.schedulePing();
     let frame: InboundFrame;
     try {
-      const raw = JSON.parse(text) as { event: string; channel?: string; data?: unknown; id?: string; user_id?: string };
+      const raw = JSON.parse(text) as { event: string; channel?: string; data?: unknown; id?: string; user_id?: string; offset?: number };
       frame = { ...raw, data: typeof raw.data === 'string' ? parseData(raw.data) : raw.data };
     } catch {
       return; // not a frame of this protocol; nothing to do with it

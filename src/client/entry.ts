@@ -7,6 +7,7 @@ export { Channel, Client } from './client.js';
 export { ClientStateError, ConnectionError, OptionsError, ServerError, TimeoutError } from './errors.js';
 export type { Delivery, ListenCallback, Listener, Message, Respond } from './listener.js';
 export type { Authorization, Authorizer, ClientOptions } from './options.js';
+export type { ClientEvent, StreamPosition, Subscribed } from './runtime.js';
 export { channelId } from '../protocol/channel-id.js';
 
 /** `start` and `createClient` for one WebSocket implementation. */

@@ -8,6 +8,8 @@ export interface Message {
   readonly payload: unknown;
   /** On client events in presence channels: the sender. */
   readonly userId?: string;
+  /** On history channels: the event's offset in the channel's stream (PROTOCOL.md §9). */
+  readonly offset?: number;
 }
 
 /** Answers the broadcast (any number of times); false when it cannot be sent (plain event, or offline). */

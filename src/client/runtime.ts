@@ -6,8 +6,33 @@ import { ClientStateError, ConnectionError, ServerError, TimeoutError } from './
 import { type Delivery, type ListenCallback, Listener, type Message } from './listener.js';
 import type { ResolvedOptions } from './options.js';
 
-export type ClientEvent = 'online' | 'offline' | 'error';
+export type ClientEvent = 'online' | 'offline' | 'error' | 'subscribed';
+
+/** A channel's place in its history stream (PROTOCOL.md §9): the stream's epoch and the last offset received. */
+export interface StreamPosition {
+  readonly epoch: string;
+  readonly offset: number;
+}
+
+/**
+ * The detail of a `subscribed` event, emitted at every subscription_succeeded (the first and each one after a
+ * reconnect). `wasRecovering`: the SDK asked for what it missed (a history channel it had a position in);
+ * then `recovered` says whether it got exactly that (true) or nothing (false: reload the channel's state).
+ */
+export interface Subscribed {
+  readonly channel: string;
+  readonly wasRecovering: boolean;
+  readonly recovered: boolean;
+  /**
+   * On history channels: the client's place in the stream as the answer arrives. When recovered, the missed
+   * events follow the answer and move it on; otherwise it is the stream's last offset, where the client resumes.
+   */
+  readonly position?: StreamPosition;
+}
 type Handler = { readonly callback: (detail?: unknown) => void; readonly context: string };
+
+/** The refusal type (protocol/errors.json) of a subscription that may be made again later. */
+const HISTORY_UNAVAILABLE = 'HistoryUnavailable';
 
 /** A request waiting for the server, settled exactly once: by the answer, a refusal, the connection, or its deadline. */
 interface Pending<T> {
@@ -25,6 +50,13 @@ interface ChannelState {
   /** listen() calls waiting for the subscription to be confirmed or refused. */
   readonly confirmations: Set<Pending<void>>;
   readonly members: Map<string, unknown>;
+  /** On history channels: the epoch of the last answer and the offset of the last event received. */
+  position: StreamPosition | undefined;
+  /** Whether the subscribe in flight asked to recover from `position`. */
+  recovering: boolean;
+  /** A subscribe refused for now (HistoryUnavailable, 503) is made again after a backoff. */
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  retries: number;
 }
 
 /**
@@ -35,7 +67,7 @@ interface ChannelState {
 export class Runtime {
   readonly connection: ConnectionManager;
   private readonly channels = new Map<string, ChannelState>();
-  private readonly handlers: Record<ClientEvent, Set<Handler>> = { online: new Set(), offline: new Set(), error: new Set() };
+  private readonly handlers: Record<ClientEvent, Set<Handler>> = { online: new Set(), offline: new Set(), error: new Set(), subscribed: new Set() };
   private readonly broadcasts = new Map<string, Pending<unknown[]>>();
   /** Sends waiting for the connection (broadcasts made while offline). */
   private readonly whenOnline: Array<() => void> = [];
@@ -129,6 +161,11 @@ export class Runtime {
     return this.connection.send({ event, channel: wire, data });
   }
 
+  /** The channel's place in its history stream, if it keeps history and has been subscribed. */
+  position(wire: string): StreamPosition | undefined {
+    return this.channels.get(wire)?.position;
+  }
+
   members(wire: string): ReadonlyMap<string, unknown> {
     return this.channels.get(wire)?.members ?? new Map();
   }
@@ -153,7 +190,7 @@ export class Runtime {
     if (!state) {
       // The prefix that decides the type is on the name, which for flagged channels is inside the ID.
       const type = classifyChannel(parseChannelId(wire)?.name ?? wire);
-      state = { wire, type, listeners: new Set(), subscribed: false, confirmations: new Set(), members: new Map() };
+      state = { wire, type, listeners: new Set(), subscribed: false, confirmations: new Set(), members: new Map(), position: undefined, recovering: false, retryTimer: undefined, retries: 0 };
       this.channels.set(wire, state);
     }
     return state;
@@ -171,13 +208,17 @@ export class Runtime {
         return this.settle(state, error instanceof Error ? error : new Error(String(error)));
       }
     }
-    this.connection.send({ event: `${this.connection.prefix}:subscribe`, data: { channel: state.wire, ...authorization } });
+    // A position from an earlier subscription asks for what was missed since (PROTOCOL.md §9).
+    state.recovering = state.position !== undefined;
+    const since = state.position === undefined ? {} : { since: state.position };
+    this.connection.send({ event: `${this.connection.prefix}:subscribe`, data: { channel: state.wire, ...authorization, ...since } });
   }
 
   private removeListener(listener: Listener): void {
     const state = this.channels.get(listener.channel);
     if (!state?.listeners.delete(listener) || state.listeners.size > 0) return;
     this.channels.delete(state.wire);
+    if (state.retryTimer) clearTimeout(state.retryTimer);
     this.settle(state, new ClientStateError(`every listener of ${state.wire} was cancelled before its subscription was confirmed`));
     // Also while a subscription is still in flight, so the server does not keep one nobody listens to.
     this.connection.send({ event: `${this.connection.prefix}:unsubscribe`, data: { channel: state.wire } });
@@ -193,7 +234,11 @@ export class Runtime {
   }
 
   private offline(willReconnect: boolean): void {
-    for (const state of this.channels.values()) state.subscribed = false;
+    for (const state of this.channels.values()) {
+      state.subscribed = false;
+      if (state.retryTimer) clearTimeout(state.retryTimer);
+      state.retryTimer = undefined;
+    }
     this.failBroadcasts(new ConnectionError('the connection was lost before the responses arrived'));
     this.emit('offline', { willReconnect });
   }
@@ -215,14 +260,19 @@ export class Runtime {
       case this.names.subscriptionSucceeded: {
         if (!state) return;
         state.subscribed = true;
+        state.retries = 0;
         const presence = (frame.data as { presence?: { hash: Record<string, unknown> } }).presence;
         if (presence) state.members.clear();
         for (const [id, info] of Object.entries(presence?.hash ?? {})) state.members.set(id, info);
-        return this.settle(state);
+        const subscribed = this.positionAnswered(state, frame.data as { epoch?: unknown; offset?: unknown; recovered?: unknown });
+        this.settle(state);
+        return this.emit('subscribed', subscribed);
       }
       case this.names.subscriptionError: {
         const { type, error, status } = frame.data as { type: string; error: string; status: number };
-        if (state) this.settle(state, new ServerError(error, undefined, status, type));
+        if (!state) return;
+        if (type === HISTORY_UNAVAILABLE) return this.retrySubscribe(state);
+        this.settle(state, new ServerError(error, undefined, status, type));
         return;
       }
       case this.names.memberAdded: {
@@ -248,9 +298,35 @@ export class Runtime {
     }
   }
 
+  /**
+   * The position a subscription answer gives: the stream's epoch, and its offset unless the missed events follow
+   * (recovered), which then move the position themselves. Channels without history answer no position.
+   */
+  private positionAnswered(state: ChannelState, data: { epoch?: unknown; offset?: unknown; recovered?: unknown }): Subscribed {
+    const wasRecovering = state.recovering;
+    state.recovering = false;
+    const recovered = wasRecovering && data.recovered === true;
+    if (typeof data.epoch === 'string' && typeof data.offset === 'number') {
+      state.position = { epoch: data.epoch, offset: recovered && state.position ? state.position.offset : data.offset };
+    }
+    return { channel: state.wire, wasRecovering, recovered, ...(state.position && { position: state.position }) };
+  }
+
+  /** The server cannot read the channel's history now: subscribe again after a backoff, while someone listens. */
+  private retrySubscribe(state: ChannelState): void {
+    const { minBackoffMs, maxBackoffMs } = this.options;
+    const ceiling = Math.min(maxBackoffMs, minBackoffMs * 2 ** state.retries++);
+    if (state.retryTimer) clearTimeout(state.retryTimer);
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = undefined;
+      if (this.channels.get(state.wire) === state && this.connection.online) void this.subscribe(state);
+    }, ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
   /** Each listener gets its own copy of the payload, so one listener's changes never reach another. */
   private deliver(state: ChannelState, frame: InboundFrame): void {
-    const message: Message = { id: frame.id, name: frame.event, channel: state.wire, payload: frame.data, userId: frame.user_id };
+    if (typeof frame.offset === 'number' && state.position) state.position = { epoch: state.position.epoch, offset: frame.offset };
+    const message: Message = { id: frame.id, name: frame.event, channel: state.wire, payload: frame.data, userId: frame.user_id, offset: frame.offset };
     const respond = (response: unknown) =>
       frame.id !== undefined && this.connection.send({ event: `${this.connection.prefix}:response`, data: { id: frame.id, channel: state.wire, payload: response } });
     for (const listener of [...state.listeners]) {

@@ -3,7 +3,8 @@ import type { ClusterMessage } from './cluster-message.js';
 /**
  * The seam between nodes (D12): cross-node messages, frames already encoded. A node delivers a publish to
  * its own subscribers itself and sends it through the broker to every other node; a message never comes
- * back to its origin. Implementations only move bytes; what a message means is decided above the seam, by
+ * back to its origin, but for a stored publication (D18), which Redis publishes to every node, its origin
+ * included, as it assigns its offset (redis-history-store.ts). Implementations only move bytes; what a message means is decided above the seam, by
  * the GatewayNode. Siblings: memory-broker.ts (one process) and redis-broker.ts.
  */
 export interface Broker {

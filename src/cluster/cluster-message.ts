@@ -2,7 +2,15 @@
  * What nodes tell each other (D12), and its wire form. Frames travel already encoded: a node that receives
  * a publish hands the frame to its subscribers as it is.
  */
-export type ClusterMessage = PublishMessage | ResponseMessage | TerminateMessage | MemberMessage | CountMessage | UserMessage;
+export type ClusterMessage =
+  | PublishMessage
+  | StoredMessage
+  | MarkerMessage
+  | ResponseMessage
+  | TerminateMessage
+  | MemberMessage
+  | CountMessage
+  | UserMessage;
 
 /** A publish on a channel, for every other node's subscribers. */
 export interface PublishMessage {
@@ -18,6 +26,36 @@ export interface PublishMessage {
   readonly exceptSocketId?: string;
   /** A server event on a cache channel, which the origin also cached (channel-cache.ts). */
   readonly cached?: boolean;
+}
+
+/**
+ * A publication on a history channel (D18), published by Redis as it appended it to the channel's stream
+ * (redis-history-store.ts), so it reaches every node, its origin included, in the order of its offsets.
+ */
+export interface StoredMessage {
+  readonly kind: 'stored';
+  readonly origin: string;
+  readonly appId: string;
+  readonly channel: string;
+  readonly exceptSocketId?: string;
+  /** The stream's epoch and the publication's offset in it. */
+  readonly epoch: string;
+  readonly offset: number;
+  /** The frame as subscribers receive it, its `offset` included. */
+  readonly frame: string;
+}
+
+/**
+ * Published by Redis right after a history read for a subscriber (redis-history-store.ts), to the node that
+ * read: it follows every publication the read saw on the node's subscription, so once it arrives the node has
+ * received them all. Other nodes ignore it.
+ */
+export interface MarkerMessage {
+  readonly kind: 'marker';
+  /** The node that read. */
+  readonly origin: string;
+  /** The read it marks. */
+  readonly id: string;
 }
 
 /** A response to a broadcast waiting on another node (D9): only the `target` node acts on it. */
@@ -86,12 +124,16 @@ export function encodeClusterMessage(message: ClusterMessage): string {
   switch (message.kind) {
     case 'publish':
       return `${message.cached ? 'cached' : 'publish'}\n${message.origin}\n${message.appId}\n${message.channel}\n${message.exceptSocketId ?? ''}\n${message.frame}`;
+    case 'stored':
+      return `${storedMessageHead(message.origin, message.appId, message.channel, message.exceptSocketId)}${message.epoch}\n${message.offset}\n${message.frame}`;
     case 'count':
       return `count\n${message.origin}\n${message.appId}\n${message.channel}`;
     case 'user':
       return `user\n${message.origin}\n${message.appId}\n${message.event}\n${message.userId}`;
     case 'terminate':
       return `terminate\n${message.origin}\n${message.appId}\n${message.userId}`;
+    case 'marker':
+      return `marker\n${message.origin}\n${message.id}`;
     case 'member':
       return `member\n${message.origin}\n${message.appId}\n${message.channel}\n${message.event}\n${message.data}`;
     case 'response':
@@ -99,8 +141,26 @@ export function encodeClusterMessage(message: ClusterMessage): string {
   }
 }
 
+/**
+ * The start of a stored message, up to its epoch: the Redis script that assigns the offset writes the rest,
+ * `<epoch>\n<offset>\n<frame>` (redis-history-store.ts). Epochs and offsets hold no newline.
+ */
+export function storedMessageHead(origin: string, appId: string, channel: string, exceptSocketId: string | undefined): string {
+  return `stored\n${origin}\n${appId}\n${channel}\n${exceptSocketId ?? ''}\n`;
+}
+
 /** Lines before the free-form last field, the kind included. */
-const HEADER_LINES: Readonly<Record<string, number>> = { publish: 5, cached: 5, response: 6, terminate: 3, member: 5, count: 3, user: 4 };
+const HEADER_LINES: Readonly<Record<string, number>> = {
+  publish: 5,
+  cached: 5,
+  stored: 7,
+  marker: 2,
+  response: 6,
+  terminate: 3,
+  member: 5,
+  count: 3,
+  user: 4,
+};
 
 /** The message `text` encodes, or undefined when it is not one (another deployment's traffic, say). */
 export function decodeClusterMessage(text: string): ClusterMessage | undefined {
@@ -116,6 +176,7 @@ export function decodeClusterMessage(text: string): ClusterMessage | undefined {
     at = end + 1;
   }
   const rest = text.slice(at);
+  if (kind === 'marker') return { kind, origin: fields[1] as string, id: rest };
   if (kind === 'terminate') {
     const [, origin, appId] = fields as [string, string, string];
     return { kind, origin, appId, userId: rest };
@@ -138,6 +199,10 @@ export function decodeClusterMessage(text: string): ClusterMessage | undefined {
     const [, origin, appId, event] = fields as [string, string, string, string];
     if (event !== 'online' && event !== 'offline') return undefined;
     return { kind, origin, appId, event, userId: rest };
+  }
+  if (kind === 'stored') {
+    const [, origin, appId, channel, except, epoch, offset] = fields as [string, string, string, string, string, string, string];
+    return { kind, origin, appId, channel, epoch, offset: Number(offset), frame: rest, ...(except === '' ? {} : { exceptSocketId: except }) };
   }
   const [, origin, appId, channel, target, id] = fields as [string, string, string, string, string, string];
   return { kind: 'response', origin, appId, channel, target, id, payload: rest };

@@ -3,6 +3,8 @@ import type { Logger } from '../log.js';
 import { type Broker, SingleNodeBroker } from './broker.js';
 import type { ClusterMessage } from './cluster-message.js';
 import { type ClusterStore, type MemberRef, type NodeSnapshot, SingleNodeStore } from './cluster-store.js';
+import type { HistoryStore } from './history-store.js';
+import { MemoryHistoryStore } from './memory-history-store.js';
 
 /** What the gateway node gives its cluster when it starts. */
 export interface NodeHooks {
@@ -26,9 +28,18 @@ export interface NodeHooks {
 export interface ClusterParts {
   readonly broker?: Broker | undefined;
   readonly store?: ClusterStore | undefined;
+  /** Channels' history (D18); a cluster without one keeps none. */
+  readonly history?: HistoryStore | undefined;
 }
 
-export type ClusterSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs' | 'redisCommandTimeoutMs' | 'redisMaxPendingBytes'>;
+export type ClusterSettings = Pick<
+  GatewayConfig,
+  'redis' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs' | 'redisCommandTimeoutMs' | 'redisMaxPendingBytes' | 'historyMaxBytes' | 'historyPositionTtlSeconds' | 'apps'
+>;
+type NodeSettings = Pick<ClusterSettings, 'redisHeartbeatMs' | 'redisNodeTimeoutMs' | 'historyMaxBytes' | 'historyPositionTtlSeconds' | 'apps'>;
+
+/** Whether any app keeps history: a node whose apps keep none makes no history store (no connection, no timer). */
+const keepsHistory = (settings: Pick<ClusterSettings, 'apps'>) => settings.apps.some((app) => app.history.length > 0);
 
 /**
  * This gateway's place in the cluster (D12): the broker and the store, and the heartbeat that keeps the node
@@ -49,8 +60,10 @@ export class ClusterNode {
     readonly id: string,
     readonly broker: Broker,
     readonly store: ClusterStore,
+    /** Undefined in a cluster given a broker and a store but no history: such a cluster keeps none. */
+    readonly history: HistoryStore | undefined,
     readonly isClustered: boolean,
-    private readonly settings: Pick<ClusterSettings, 'redisHeartbeatMs' | 'redisNodeTimeoutMs'>,
+    private readonly settings: NodeSettings,
     private readonly log: Logger,
     /** What the node joins, for errors: e.g. `Redis at redis://10.0.0.5:6379`. */
     private readonly where = 'the cluster',
@@ -62,20 +75,30 @@ export class ClusterNode {
    * Neither: a single node.
    */
   static async create(id: string, config: ClusterSettings, log: Logger, given: ClusterParts = {}): Promise<ClusterNode> {
-    let { broker, store } = given;
+    let { broker, store, history } = given;
     if (config.redis) {
-      const [{ RedisBroker }, { RedisClusterStore }] = await Promise.all([import('./redis-broker.js'), import('./redis-cluster-store.js')]);
-      broker ??= new RedisBroker(config.redis, config.redisPrefix, id, log, { commandTimeoutMs: config.redisCommandTimeoutMs, maxPendingBytes: config.redisMaxPendingBytes });
-      store ??= new RedisClusterStore(config.redis, config.redisPrefix, id, config.redisNodeTimeoutMs, log, config.redisCommandTimeoutMs);
+      const [{ RedisBroker }, { RedisClusterStore }, { RedisHistoryStore }] = await Promise.all([
+        import('./redis-broker.js'),
+        import('./redis-cluster-store.js'),
+        import('./redis-history-store.js'),
+      ]);
+      const { redis: url, redisPrefix: prefix, redisCommandTimeoutMs: commandTimeoutMs, redisMaxPendingBytes: maxPendingBytes } = config;
+      broker ??= new RedisBroker(url, prefix, id, log, { commandTimeoutMs, maxPendingBytes });
+      store ??= new RedisClusterStore(url, prefix, id, config.redisNodeTimeoutMs, log, commandTimeoutMs);
+      if (keepsHistory(config)) history ??= new RedisHistoryStore(url, prefix, id, log, { commandTimeoutMs, maxPendingBytes, positionTtlSeconds: config.historyPositionTtlSeconds });
     }
     const where = config.redis ? `Redis at ${withoutPassword(config.redis)}` : undefined;
-    return ClusterNode.of(id, config, log, { broker, store }, where);
+    return ClusterNode.of(id, config, log, { broker, store, history }, where);
   }
 
-  /** A cluster of the given parts, synchronously; a single node where a part is missing. */
-  static of(id: string, settings: Pick<ClusterSettings, 'redisHeartbeatMs' | 'redisNodeTimeoutMs'>, log: Logger, { broker, store }: ClusterParts = {}, where?: string): ClusterNode {
+  /**
+   * A cluster of the given parts, synchronously; a single node where a part is missing. A single node keeps
+   * history in memory; a cluster only in the history store it is given (each node's memory would disagree).
+   */
+  static of(id: string, settings: NodeSettings, log: Logger, { broker, store, history }: ClusterParts = {}, where?: string): ClusterNode {
     const isClustered = broker !== undefined || store !== undefined;
-    return new ClusterNode(id, broker ?? new SingleNodeBroker(), store ?? new SingleNodeStore(), isClustered, settings, log, where);
+    const memory = isClustered || !keepsHistory(settings) ? undefined : new MemoryHistoryStore({ maxBytes: settings.historyMaxBytes, positionTtlMs: settings.historyPositionTtlSeconds * 1000 });
+    return new ClusterNode(id, broker ?? new SingleNodeBroker(), store ?? new SingleNodeStore(), history ?? memory, isClustered, settings, log, where);
   }
 
   /**
@@ -88,7 +111,12 @@ export class ClusterNode {
     const timedOut = new Promise<never>((_, reject) => {
       deadline = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms (redisNodeTimeoutMs)`)), timeoutMs);
     });
-    const joining = Promise.all([this.broker.start(hooks.receive), this.store.start(hooks.snapshot)]);
+    // A history read's marker is for the history store of the node that read; every other message is the node's.
+    const receive = (message: ClusterMessage) => {
+      if (message.kind !== 'marker') hooks.receive(message);
+      else if (message.origin === this.id) this.history?.marked?.(message.id);
+    };
+    const joining = Promise.all([this.broker.start(receive), this.store.start(hooks.snapshot), this.history?.start()]);
     joining.catch(() => {}); // once the deadline has won, a late failure is expected and already reported
     try {
       await Promise.race([joining, timedOut]);
@@ -153,7 +181,7 @@ export class ClusterNode {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     const departed = await this.store.close();
     this.hooks?.departed(departed);
-    await this.broker.close();
+    await Promise.all([this.broker.close(), this.history?.close()]);
   }
 }
 

@@ -9,6 +9,11 @@ export interface RedisBrokerSettings {
   readonly maxPendingBytes: number;
 }
 
+/** The Redis channel every node subscribes to: the broker publishes there, and so does the history script. */
+export function fanOutChannel(prefix: string): string {
+  return `${prefix}:fanout`;
+}
+
 /**
  * Redis pub/sub between nodes: one connection publishes, one subscribes to `<prefix>:fanout`. The prefix
  * lets several deployments share one Redis. While Redis is away or frozen, publishes are dropped (never
@@ -30,7 +35,7 @@ export class RedisBroker implements Broker {
     log: Logger,
     private readonly settings: RedisBrokerSettings,
   ) {
-    this.channel = `${prefix}:fanout`;
+    this.channel = fanOutChannel(prefix);
     this.logDropped = throttledLog(log, 'warn', 'redis publish dropped');
     this.publisher = new RedisConnection(url, 'publisher', log, { commandTimeoutMs: settings.commandTimeoutMs });
     // The subscription is queued while disconnected, so ioredis makes it again on reconnect.
@@ -41,7 +46,9 @@ export class RedisBroker implements Broker {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
     this.subscriber.redis.on('message', (_channel: string, text: string) => {
       const message = decodeClusterMessage(text);
-      if (message && message.origin !== this.nodeId) receive(message);
+      // Redis publishes a stored publication on its origin's behalf, to every node, the origin included (that is
+      // how the origin delivers it in offset order with the others'), and a read's marker to the node that read.
+      if (message && (message.origin !== this.nodeId || message.kind === 'stored' || message.kind === 'marker')) receive(message);
     });
     await this.subscriber.redis.subscribe(this.channel);
     this.publisher.joined = this.subscriber.joined = true;

@@ -7,13 +7,19 @@ import { type Answer, type ApiResponse, errorResponse, json, type RequestHead, t
 import { parseBroadcast, parseResponse } from './broadcasts-endpoint.js';
 import { type ChannelQueries, channelInfo, channelUsers, listChannels } from './channels-endpoint.js';
 import { type OutgoingEvent, parseBatch, parseEvents, parseTrigger } from './events-endpoint.js';
+import { channelHistory, type HistoryReads } from './history-endpoint.js';
 import { verifyBodyMd5, verifyQuerySignature } from './request-signature.js';
 import { asksForInfo, infoAnswer } from './trigger-info.js';
 
 /** What the REST API acts through: the node (GatewayNode), cluster-wide in every method. */
 export interface ApiNode extends ChannelQueries {
-  /** Publishes a channel event whose `data` is JSON text; `exceptSocketId` does not receive it. */
-  publishEvent(appId: string, channel: string, event: string, data: string, exceptSocketId?: string): void;
+  /**
+   * Publishes a channel event whose `data` is JSON text; `exceptSocketId` does not receive it. A promise when
+   * the publication waits for a cluster's history stream (D18): it rejects with an HttpError if it cannot be kept.
+   */
+  publishEvent(appId: string, channel: string, event: string, data: string, exceptSocketId?: string): Promise<void> | undefined;
+  /** The apps' history rules and the channels' streams. */
+  readonly history: HistoryReads;
   /**
    * Sends a broadcast and resolves, after `timeoutMs`, to what it collected. Throws TooManyBroadcasts when
    * the app is at its limit. `cancel` is handed to `onAborted` for when the HTTP client goes away.
@@ -122,8 +128,14 @@ export function createApi(context: ApiContext): (head: RequestHead) => Step {
  * Publishes a request's events. A publish answers {} at once; one that asked for `info` answers the channels'
  * counts, read before anything is published, so a cluster that cannot be read is a 503 with nothing sent.
  */
-function publishAll(node: ApiNode, app: App, events: readonly OutgoingEvent[]): void {
-  for (const e of events) node.publishEvent(app.id, e.channel, e.name, e.data, e.exceptSocketId);
+/** Publishes every event; a promise only when some wait for a history stream, settled when all were kept. */
+function publishAll(node: ApiNode, app: App, events: readonly OutgoingEvent[]): Promise<typeof OK> | undefined {
+  let storing: Array<Promise<void>> | undefined;
+  for (const e of events) {
+    const stored = node.publishEvent(app.id, e.channel, e.name, e.data, e.exceptSocketId);
+    if (stored) (storing ??= []).push(stored);
+  }
+  return storing && Promise.all(storing).then(() => OK);
 }
 
 /** `GET /` (health) and `GET /ready`, which need no app and no signature; undefined for any other path. */
@@ -138,19 +150,17 @@ function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefine
 /** The routes under /apps/:appId/, by method and the rest of the path. */
 function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => AppRoute | undefined {
   /**
-   * A publish answers {} at once; one that asked for `info` answers the channels' counts, read before anything is
-   * published, so a cluster that cannot be read is a 503 with nothing sent.
+   * A publish answers {} once every publication is on its way, those to a cluster's history channels once Redis
+   * kept them. One that asked for `info` answers the channels' counts, read before anything is published, so a
+   * cluster that cannot be read is a 503 with nothing sent.
    */
   const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (_, body, app) => {
     const events = parse(body, app);
-    if (asksForInfo(events)) {
-      return infoAnswer(node, app, events).then((answer) => {
-        publishAll(node, app, events);
-        return answer;
-      });
-    }
-    publishAll(node, app, events);
-    return OK;
+    if (!asksForInfo(events)) return publishAll(node, app, events) ?? OK;
+    return infoAnswer(node, app, events).then(async (answer) => {
+      await publishAll(node, app, events);
+      return answer;
+    });
   };
   const fixed: Record<string, AppRoute | undefined> = {
     'POST event': publishing(parseTrigger),
@@ -169,7 +179,7 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
     'GET channels': (head, _, app) => listChannels(node, app, new URLSearchParams(head.query)),
   };
 
-  /** Routes with a channel name in the path: /channels/:name (and broadcastt's /channel/:name), /channels/:name/users. */
+  /** Routes with a channel name in the path: /channels/:name (and broadcastt's /channel/:name), /channels/:name/users and /history. */
   const channelRoute = (method: string, rest: readonly string[]): AppRoute | undefined => {
     const [collection, name, tail] = rest;
     if (method !== 'GET' || name === undefined || name === '') return undefined;
@@ -177,6 +187,7 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
       return (head, _, app) => channelInfo(node, app, name, new URLSearchParams(head.query));
     }
     if (rest.length === 3 && collection === 'channels' && tail === 'users') return (_head, _body, app) => channelUsers(node, app, name);
+    if (rest.length === 3 && collection === 'channels' && tail === 'history') return (head, _, app) => channelHistory(node.history, app, name, new URLSearchParams(head.query));
     return undefined;
   };
 

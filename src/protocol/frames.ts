@@ -52,7 +52,7 @@ export type ClientFrame =
 
 export type SigninData = { auth: string; user_data: string };
 /** With `system` or `consumer` present, `channel` is the channel's name; otherwise its wire name or ID. */
-export type SubscribeData = { channel: string; auth?: string; channel_data?: string; system?: boolean; consumer?: boolean };
+export type SubscribeData = { channel: string; auth?: string; channel_data?: string; system?: boolean; consumer?: boolean; since?: { epoch: string; offset: number } };
 export type UnsubscribeData = { channel: string; system?: boolean; consumer?: boolean };
 /** A wire name or channel ID, or a name with flags (protocol/client-frames.schema.json#/$defs/channelRef). */
 export type ChannelRefData = string | { name: string; system?: boolean; consumer?: boolean };

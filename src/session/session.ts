@@ -1,9 +1,11 @@
-import type { App, Role } from '../apps/app-registry.js';
+import type { App, HistoryRule, Role } from '../apps/app-registry.js';
 import { broadcastTimeoutMs, checkBroadcastName, encodeBroadcastEvent, payloadText } from '../broadcasts/broadcast-event.js';
 import type { BroadcastOutcome, PendingBroadcasts } from '../broadcasts/pending-broadcasts.js';
 import type { ChannelCache } from '../channels/channel-cache.js';
+import type { ChannelHistory, Recovery } from '../channels/channel-history.js';
 import type { Subscriber } from '../channels/fan-out.js';
 import type { PresenceChannels } from '../channels/presence-channels.js';
+import type { StreamPosition } from '../cluster/history-store.js';
 import { type ErrorContext, ProtocolError, SubscriptionError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isChannelAuthValid, isUserAuthValid } from '../protocol/channel-auth.js';
@@ -30,6 +32,7 @@ import { type PresenceMember, type PresenceSnapshot, parsePresenceMember } from 
 import { parseUserData } from '../protocol/user-data.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { checkMayBroadcast, checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
+import { HeldFrames } from './held-frames.js';
 import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
 
 /** Liveness and size limits every session of a node applies, in milliseconds and bytes. */
@@ -46,8 +49,12 @@ export interface SessionLimits {
  * node's channels, and publishing, which always reaches the whole cluster. Times are milliseconds from `now()`.
  */
 export interface SessionHost {
-  /** Adds the session to a channel's subscribers on this node. */
-  join(appId: string, channel: ChannelName, session: Session): void;
+  /**
+   * Adds the session to a channel's subscribers on this node; one that joins `held` gets the channel's
+   * publications through holdStored until it is attached (ChannelIndex.join).
+   */
+  join(appId: string, channel: ChannelName, session: Session, held?: boolean): void;
+  attach(appId: string, channel: ChannelName, session: Session): void;
   leave(appId: string, channel: ChannelName, session: Session): void;
   /** Publishes on a channel across the cluster: every subscriber but the socket `exceptSocketId`. */
   publish(appId: string, channel: ChannelName, encode: () => string, exceptSocketId?: SocketId): void;
@@ -56,6 +63,8 @@ export interface SessionHost {
   readonly presence: PresenceChannels;
   /** The cache channels' last events, for new subscribers. */
   readonly cache: Pick<ChannelCache, 'replay'>;
+  /** Which channels keep history, and what subscribing to them answers (D18). */
+  readonly history: ChannelHistory;
   /** Broadcasts collecting responses, of every session and of REST (D9). */
   readonly broadcasts: PendingBroadcasts;
   /** A response to a broadcast, wherever in the cluster the broadcaster waits; dropped when nobody does. */
@@ -99,8 +108,11 @@ export class Session implements Subscriber {
   private presence: Map<ChannelName, string> | undefined;
   /** Presence channels waiting for the cluster to admit the user, each with a token for this attempt. */
   private joining: Map<ChannelName, object> | undefined;
-  /** Presence channels joined whose roster is being read, with the member events held until it is sent. */
-  private rostering: Map<ChannelName, string[]> | undefined;
+  /**
+   * Channels joined whose subscription answer is being prepared (a presence roster, a history read), with the
+   * frames that arrive meanwhile, held until it is sent: so none is lost, repeated or sent before it.
+   */
+  private held: Map<ChannelName, HeldFrames> | undefined;
   private clientEventBudget: RateWindow | undefined;
   private broadcastBudget: RateWindow | undefined;
   private responseBudget: RateWindow | undefined;
@@ -218,6 +230,7 @@ export class Session implements Subscriber {
     const channels = this.joined;
     this.joined = NO_CHANNELS;
     this.joining = undefined;
+    this.held = undefined;
     for (const channel of channels) this.leave(channel);
   }
 
@@ -291,7 +304,7 @@ export class Session implements Subscriber {
    * canonical wire name, and the auth signature covers that name.
    */
   private subscribe(request: SubscribeData): void {
-    const { auth, channel_data: channelData } = request;
+    const { auth, channel_data: channelData, since } = request;
     const target = this.resolveSubscribed(request);
     const { type, wire: channel } = target;
     if (!mayUse(this.role, target)) throw new SubscriptionError('ConsumerChannelOnly', channel, `${describe(target)} is not a consumer channel`);
@@ -306,14 +319,25 @@ export class Session implements Subscriber {
     else if (type !== 'public' && !isChannelAuthValid(this.app, this.socketId, channel, auth, isPresence ? channelData : undefined)) {
       throw new SubscriptionError('AuthError', channel, auth ? `invalid signature for ${channel}` : `${channel} needs "auth"`);
     }
-    if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app));
-    if (!this.joined.includes(channel)) {
-      this.checkRoomForChannel(channel);
-      this.host.join(this.app.id, channel, this);
-      this.joined = this.joined.concat(channel);
+    const rule = this.host.history.ruleFor(this.app.id, channel);
+    const history = rule && { rule, since };
+    if (isPresence) return this.joinPresence(channel, parsePresenceMember(channel, channelData ?? '', this.app), history);
+    if (this.joined.includes(channel)) {
+      // Answered again: the connection has had every event since it joined. While its first answer is being
+      // prepared, that answer is the one it gets.
+      if (this.held?.has(channel)) return;
+      this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
+      if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this);
+      return;
     }
-    this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
-    if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this);
+    this.checkRoomForChannel(channel);
+    this.joined = this.joined.concat(channel);
+    this.host.join(this.app.id, channel, this, history !== undefined);
+    let answered: Promise<void> | undefined;
+    if (history === undefined) this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
+    else answered = this.answerWhenReady(channel, this.hold(channel), undefined, this.host.history.recover(this.app, channel, history.rule, history.since));
+    // A cache channel's last event follows the answer (and on a history channel what it recovered).
+    if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, answered);
   }
 
   /** A user channel is joined only by connections signed in as its user (pusher-js joins its own after signin). */
@@ -343,13 +367,15 @@ export class Session implements Subscriber {
    * A presence subscription completes once the cluster has admitted the user (PresenceChannels.join): only
    * then does the socket join the channel, so it never sees its own member_added. The roster is read after it
    * has joined, and the member events that arrive meanwhile are held and sent after the roster: a member who
-   * joins or leaves at the same moment, on any node, is never missed. A repeated subscribe is answered with
-   * the roster again, or ignored while the first one waits.
+   * joins or leaves at the same moment, on any node, is never missed. On a history channel the stream is read
+   * beside the roster and the answer carries both. A repeated subscribe is answered with the roster again, or
+   * ignored while the first one waits.
    */
-  private joinPresence(channel: ChannelName, member: PresenceMember): void {
+  private joinPresence(channel: ChannelName, member: PresenceMember, history?: { rule: HistoryRule; since: StreamPosition | undefined }): void {
     if (this.joining?.has(channel)) return;
     const { presence } = this.host;
     if (this.joined.includes(channel)) {
+      if (this.held?.has(channel)) return;
       const sent = presence.snapshot(this.app.id, channel).then((roster) => this.sendRoster(channel, roster));
       if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, sent);
       return;
@@ -366,26 +392,61 @@ export class Session implements Subscriber {
       }
       // Unsubscribed, evicted or closed while waiting: the admission is undone.
       if (!isWanted) return presence.leave(this.app.id, channel, member.userId);
-      this.host.join(this.app.id, channel, this);
+      this.host.join(this.app.id, channel, this, history !== undefined);
       this.joined = this.joined.concat(channel);
       (this.presence ??= new Map()).set(channel, member.userId);
-      (this.rostering ??= new Map()).set(channel, []);
-      const sent = presence.snapshot(this.app.id, channel).then((roster) => {
-        const held = this.rostering?.get(channel) ?? [];
-        this.rostering?.delete(channel);
-        if (!this.joined.includes(channel)) return;
-        this.sendRoster(channel, roster);
-        for (const frame of held) this.connection.send(frame);
-      });
-      // Read from the join on, so no cached event delivered meanwhile is overtaken; sent after the roster.
-      if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, sent);
+      const held = this.hold(channel);
+      const recovery = history && this.host.history.recover(this.app, channel, history.rule, history.since);
+      const answered = this.answerWhenReady(channel, held, presence.snapshot(this.app.id, channel), recovery);
+      // Read from the join on, so no cached event delivered meanwhile is overtaken; sent after the answer.
+      if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, answered);
     });
   }
 
+  private hold(channel: ChannelName): HeldFrames {
+    const held = new HeldFrames(this.host.limits.maxBackpressureBytes);
+    (this.held ??= new Map()).set(channel, held);
+    return held;
+  }
+
+  /**
+   * Sends a held channel's subscription_succeeded once its roster and its history (each if it has one) are
+   * read: the roster, the stream's position and whether the client's missed publications were recovered; then
+   * those publications, then what was held (ChannelIndex.join) from after the answer's position; only then
+   * does the channel's FanOut reach the socket. Nothing is sent if the channel was left meanwhile; a read that
+   * fails, or a hold that overflowed, refuses the subscription (HistoryUnavailable) and leaves the channel.
+   */
+  private answerWhenReady(channel: ChannelName, held: HeldFrames, roster?: Promise<PresenceSnapshot>, recovery?: Promise<Recovery>): Promise<void> {
+    const isWanted = () => this.held?.get(channel) === held && this.held.delete(channel);
+    return Promise.all([roster, recovery]).then(
+      ([snapshot, answer]) => {
+        if (!isWanted()) return;
+        if (held.hasOverflowed) return this.refuseHeld(channel, `over ${this.host.limits.maxBackpressureBytes} bytes of events arrived while its answer was prepared`);
+        this.connection.send(encodeFrame(this.names().subscriptionSucceeded, subscriptionData(snapshot, answer), channel));
+        for (const frame of answer?.frames ?? []) this.connection.send(frame);
+        held.release((frame) => this.connection.send(frame), answer?.position);
+        if (answer) this.host.attach(this.app.id, channel, this);
+      },
+      (error: unknown) => {
+        if (isWanted()) this.refuseHeld(channel, error instanceof Error ? error.message : String(error));
+      },
+    );
+  }
+
+  private refuseHeld(channel: ChannelName, why: string): void {
+    this.joined = this.joined.filter((joined) => joined !== channel);
+    this.leave(channel);
+    this.report(new SubscriptionError('HistoryUnavailable', channel, why));
+  }
+
   deliverMemberEvent(channel: ChannelName, frame: string): void {
-    const held = this.rostering?.get(channel);
-    if (held) held.push(frame);
+    const held = this.held?.get(channel);
+    if (held) held.hold(frame);
     else this.connection.send(frame);
+  }
+
+  holdStored(channel: ChannelName, frame: string, epoch: string, offset: number): void {
+    this.held?.get(channel)?.hold(frame, { epoch, offset });
   }
 
   private sendRoster(channel: ChannelName, roster: PresenceSnapshot): void {
@@ -399,6 +460,7 @@ export class Session implements Subscriber {
   }
 
   private leaveJoined(wire: ChannelName): void {
+    this.held?.delete(wire);
     const at = this.joined.indexOf(wire);
     if (at < 0) return;
     this.joined = this.joined.slice(0, at).concat(this.joined.slice(at + 1));
@@ -496,6 +558,16 @@ export class Session implements Subscriber {
     if (refusal.fatal || frame === undefined) return this.fail(refusal);
     this.connection.send(encodeFrame(this.names().error, errorData(refusal, context)));
   }
+}
+
+/**
+ * `data` of a subscription_succeeded: "{}", or the presence roster and the history position (with whether
+ * the missed publications were recovered, when the client asked).
+ */
+function subscriptionData(roster: PresenceSnapshot | undefined, recovery: Recovery | undefined): string | undefined {
+  if (roster === undefined && recovery === undefined) return undefined;
+  const history = recovery && { epoch: recovery.position.epoch, offset: recovery.position.offset, ...(recovery.recovered !== undefined && { recovered: recovery.recovered }) };
+  return JSON.stringify({ ...(roster && { presence: roster }), ...history });
 }
 
 /** What a refusal of `frame` names: the channel as the client wrote it, and a broadcast's request_id. */

@@ -11,7 +11,7 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const readme = read('README.md');
 const configuration = read('docs/configuration.md');
 const protocol = read('protocol/PROTOCOL.md');
-const DOCUMENTS = ['README.md', 'protocol/PROTOCOL.md', 'bench/README.md', 'docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md', 'docs/configuration.md', 'docs/console.md', 'docs/webhooks.md', 'python/README.md'];
+const DOCUMENTS = ['README.md', 'protocol/PROTOCOL.md', 'bench/README.md', 'docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md', 'docs/configuration.md', 'docs/console.md', 'docs/webhooks.md', 'docs/history.md', 'python/README.md'];
 
 t.test('the README is for deciding and starting: at most about 20 KB', async (t) => {
   t.ok(Buffer.byteLength(readme) <= 20_480, `${Buffer.byteLength(readme)} bytes`);
@@ -26,7 +26,7 @@ t.test('every relative link in the documents names a file that exists', async (t
 });
 
 t.test('the README links every page of docs/ and the benchmark page', async (t) => {
-  for (const page of ['docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md', 'docs/configuration.md', 'docs/console.md', 'docs/webhooks.md', 'bench/README.md', 'python/README.md']) t.match(readme, `](${page})`, page);
+  for (const page of ['docs/client-sdk.md', 'docs/scaling.md', 'docs/operations.md', 'docs/configuration.md', 'docs/console.md', 'docs/webhooks.md', 'docs/history.md', 'bench/README.md', 'python/README.md']) t.match(readme, `](${page})`, page);
 });
 
 t.test('docs/configuration.md lists every setting, its flag, its variable and its default', async (t) => {

@@ -5,6 +5,7 @@ import { type FanOut, LoopFanOut } from '../../src/channels/fan-out.js';
 import type { Broker } from '../../src/cluster/broker.js';
 import { ClusterNode } from '../../src/cluster/cluster-node.js';
 import type { ClusterStore } from '../../src/cluster/cluster-store.js';
+import type { HistoryStore } from '../../src/cluster/history-store.js';
 import { type GatewayConfig, type GatewayOptions, resolveConfig } from '../../src/config.js';
 import { SubscriptionErrors, type SubscriptionErrorName } from '../../src/errors.js';
 import { GatewayNode } from '../../src/gateway-node.js';
@@ -150,6 +151,8 @@ export interface NodeOptions {
   /** Cluster parts: a node of an in-process cluster (MemoryHub, MemoryStoreHub); a single node by default. */
   readonly broker?: Broker;
   readonly store?: ClusterStore;
+  /** The channels' history; a single node's memory streams by default. */
+  readonly history?: HistoryStore;
   /** How frames reach the sockets; a loop over the members by default. */
   readonly fanOut?: FanOut;
 }
@@ -181,7 +184,7 @@ export function makeNode(options: NodeOptions = {}): NodeFixture {
   const clock = options.clock ?? { now: 1_000_000 };
   const log = recordingLogger();
   const id = options.id ?? 'node-a';
-  const cluster = ClusterNode.of(id, config, log, { broker: options.broker, store: options.store });
+  const cluster = ClusterNode.of(id, config, log, { broker: options.broker, store: options.store, history: options.history });
   const node = new GatewayNode({ id, config, apps: new AppRegistry(config.apps), log, fanOut: options.fanOut ?? new LoopFanOut(), cluster, now: () => clock.now });
   return { node, app, config, clock, log };
 }

@@ -11,10 +11,12 @@ class RecordingFanOut implements FanOut {
 
   join(topic: string, subscriber: Subscriber): void {
     this.calls.push(['join', topic, subscriber]);
+    this.loop.join(topic, subscriber);
   }
 
   leave(topic: string, subscriber: Subscriber): void {
     this.calls.push(['leave', topic, subscriber]);
+    this.loop.leave(topic, subscriber);
   }
 
   deliver(topic: string, members: ReadonlySet<Subscriber>, frame: string, except?: Subscriber): void {
@@ -22,9 +24,10 @@ class RecordingFanOut implements FanOut {
   }
 }
 
-const member = (): Subscriber & { connection: FakeConnection } => {
+const member = (): Subscriber & { connection: FakeConnection; held: Array<[string, string, number]> } => {
   const connection = new FakeConnection();
-  return { connection, dialect: 'broadcastt', deliverMemberEvent: (_channel, frame) => connection.send(frame) };
+  const held: Array<[string, string, number]> = [];
+  return { connection, held, dialect: 'broadcastt', deliverMemberEvent: (_channel, frame) => connection.send(frame), holdStored: (_channel, frame, epoch, offset) => held.push([frame, epoch, offset]) };
 };
 
 /** Encoder that counts its calls and produces a channel event frame. */
@@ -210,4 +213,35 @@ t.test('watchers', async (t) => {
     t.equal(w.seen.length, 1, 'nothing more');
     t.equal(encode.calls, 2, 'tellWatchers does not encode for nobody');
   });
+});
+
+t.test('a member that joins held is counted at once but gets publications through holdStored until it is attached', async (t) => {
+  const fanOut = new RecordingFanOut();
+  const index = new ChannelIndex(fanOut);
+  const [live, held] = [member(), member()];
+  index.join('app', 'chat-1', live);
+  t.equal(index.join('app', 'chat-1', held, true), 'joined');
+  t.equal(index.subscriberCount('app', 'chat-1'), 2, 'both are members');
+  t.same(
+    fanOut.calls.map(([call, , who]) => [call, who === held]),
+    [['join', false]],
+    'the fan-out hears of the held one only when it is attached',
+  );
+  index.deliverStored('app', 'chat-1', '{"n":1,"offset":1}', 'e1', 1);
+  index.deliver('app', 'chat-1', () => '{"plain":true}');
+  t.same(live.connection.sent, ['{"n":1,"offset":1}', '{"plain":true}']);
+  t.same(held.connection.sent, [], 'nothing reaches the held socket');
+  t.same(held.held, [['{"n":1,"offset":1}', 'e1', 1]], 'but it holds the publication, with its position');
+  index.attach('app', 'chat-1', held);
+  index.deliverStored('app', 'chat-1', '{"n":2,"offset":2}', 'e1', 2);
+  t.same(held.connection.sent, ['{"n":2,"offset":2}'], 'attached: frames come from the fan-out');
+  t.equal(held.held.length, 1, 'and are no longer held');
+
+  const leaver = member();
+  index.join('app', 'chat-1', leaver, true);
+  fanOut.calls.length = 0;
+  t.equal(index.leave('app', 'chat-1', leaver), 'left');
+  t.same(fanOut.calls, [], 'a held member leaves without the fan-out, which never had it');
+  index.attach('app', 'chat-1', leaver);
+  t.same(fanOut.calls, [], 'nor is one that left attached');
 });

@@ -90,6 +90,8 @@ t.test('defaults come from the schema', async (t) => {
       webhookTimeoutMs: 4000,
       webhookRetryBaseMs: 1000,
       webhookRetryForMs: 300000,
+      history: [],
+      maxRecoveredEvents: 300,
       webhookMaxQueued: 1000,
     },
   ]);
@@ -260,4 +262,16 @@ t.test('webhooks: every event by default, and a bad URL or a replaced signature 
   t.throws(() => withWebhooks([{ url: 'https://example.com/', headers: { 'Bad Header': 'x' } }]), { message: /config\.apps\[0\]\.webhooks\[0\]\.headers/ });
   t.throws(() => withWebhooks([{ url: 'https://example.com/', events: ['channel_exploded'] }]), { message: /webhooks\[0\]\.events\[0\]/ });
   t.throws(() => withWebhooks([{ url: 'https://example.com/', filter: { channel_name_starts_with: 'x' } }]), { message: /unknown property "channel_name_starts_with"/ });
+});
+
+t.test('history rules: checked at startup, each prefix once, every field required', async (t) => {
+  const withHistory = (history: unknown[]) => resolveConfig({ apps: [{ id: 'a', key: 'k', secret: 'long-secret', history } as never] });
+  t.same(withHistory([{ prefix: 'chat-', size: 100, ttlSeconds: 300 }]).apps[0]?.history, [{ prefix: 'chat-', size: 100, ttlSeconds: 300 }]);
+  t.throws(() => withHistory([{ prefix: 'chat-', size: 10, ttlSeconds: 60 }, { prefix: 'chat-', size: 5, ttlSeconds: 60 }]), {
+    ...CONFIG_ERROR,
+    message: 'config: config.apps[0].history[1].prefix "chat-" is used by an earlier rule, which always wins',
+  });
+  t.throws(() => withHistory([{ prefix: 'chat-', size: 0, ttlSeconds: 60 }]), { ...CONFIG_ERROR, message: /config\.apps\[0\]\.history\[0\]\.size must be >= 1/ });
+  t.throws(() => withHistory([{ prefix: 'chat-', size: 10 }]), { ...CONFIG_ERROR, message: /config\.apps\[0\]\.history\[0\]\.ttlSeconds is required/ });
+  t.throws(() => resolveConfig({ historyMaxBytes: 1000 }), { ...CONFIG_ERROR, message: /config\.historyMaxBytes must be >= 65536/ });
 });
