@@ -229,14 +229,18 @@ function parseScalar(raw: string, setting: Setting, origin: string): unknown {
 }
 
 export function helpText(): string {
-  const rows = SETTINGS.map((s) => `  ${`${s.flag} <${s.type}>`.padEnd(32)}${s.env.padEnd(34)}default ${JSON.stringify(s.default)}\n      ${s.description}`);
+  // Columns as wide as their longest entry plus a space, so no flag runs into its variable.
+  const usage = (s: Setting) => `${s.flag} <${s.type}>`;
+  const flagWidth = Math.max(...SETTINGS.map((s) => usage(s).length)) + 1;
+  const envWidth = Math.max(...SETTINGS.map((s) => s.env.length)) + 1;
+  const rows = SETTINGS.map((s) => `  ${usage(s).padEnd(flagWidth)}${s.env.padEnd(envWidth)}default ${JSON.stringify(s.default)}\n      ${s.description}`);
   return [
     'Usage: broadcastt-gateway [--config FILE] [options]',
     '',
     'Serves WebSocket clients on /app/<key> and /apps/<key> and the REST API on /apps/<id>/...',
     `With no options: port 6001 on ${DEMO_HOST} only, one demo app (id app-id, key app-key; its secret is in the README).`,
     '',
-    '  --config <file>                 GATEWAY_CONFIG                    JSON file, see protocol/config.schema.json',
+    `  ${'--config <file>'.padEnd(flagWidth)}${'GATEWAY_CONFIG'.padEnd(envWidth)}JSON file, see protocol/config.schema.json`,
     ...rows,
     `  (environment only)              ${APP_ENV.id}, ${APP_ENV.key}, ${APP_ENV.secret}`,
     '      Serve this one app instead of the demo app or the config file\'s apps.',

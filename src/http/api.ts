@@ -124,10 +124,6 @@ export function createApi(context: ApiContext): (head: RequestHead) => Step {
   };
 }
 
-/**
- * Publishes a request's events. A publish answers {} at once; one that asked for `info` answers the channels'
- * counts, read before anything is published, so a cluster that cannot be read is a 503 with nothing sent.
- */
 /** Publishes every event; a promise only when some wait for a history stream, settled when all were kept. */
 function publishAll(node: ApiNode, app: App, events: readonly OutgoingEvent[]): Promise<typeof OK> | undefined {
   let storing: Array<Promise<void>> | undefined;
