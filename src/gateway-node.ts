@@ -46,6 +46,8 @@ export interface Health {
   readonly uws: { readonly native: boolean; readonly warning?: string };
   readonly connections: number;
   readonly channels: number;
+  /** Live nodes of the cluster, this one included, as of the last heartbeat: what the app limits are divided by. */
+  readonly clusterNodes: number;
   /** Broadcasts collecting responses on this node. */
   readonly pendingBroadcasts: number;
   readonly uptimeSeconds: number;
@@ -493,6 +495,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       uws: isNativeUws ? { native: true } : { native: false, warning: FALLBACK_WARNING },
       connections: this.sessions.size,
       channels: this.index.channelCount(),
+      clusterNodes: this.cluster.nodeCount,
       pendingBroadcasts: this.broadcasts.size,
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
       ...(this.webhooks && { webhooks: this.webhooks.stats() }),

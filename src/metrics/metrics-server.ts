@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HttpErrors } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PrometheusMetrics } from './prometheus-metrics.js';
 
 const METRICS_PATH = '/metrics';
-const NOT_FOUND = 404;
-const SERVER_ERROR = 500;
 
 /**
  * Prometheus's scrape endpoint, `GET /metrics` on a port of its own (metricsPort), as soketi serves it: the
@@ -18,14 +17,14 @@ export class MetricsServer {
   constructor(metrics: PrometheusMetrics, log: Logger) {
     this.server = createServer((req, res) => {
       if (req.method !== 'GET' || req.url?.split('?')[0] !== METRICS_PATH) {
-        res.writeHead(NOT_FOUND, { 'content-type': 'text/plain' }).end(`only GET ${METRICS_PATH} is served here\n`);
+        res.writeHead(HttpErrors.RouteNotFound.status, { 'content-type': 'text/plain' }).end(`only GET ${METRICS_PATH} is served here\n`);
         return;
       }
       metrics.text().then(
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
         (error: unknown) => {
           log.error('metrics could not be collected', { error: String(error) });
-          res.writeHead(SERVER_ERROR, { 'content-type': 'text/plain' }).end('metrics could not be collected\n');
+          res.writeHead(HttpErrors.ServerError.status, { 'content-type': 'text/plain' }).end('metrics could not be collected\n');
         },
       );
     });
