@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { WsErrors, SubscriptionErrors } from '../../src/errors.js';
 import { runCli, waitFor } from '../helpers/cli.js';
@@ -90,7 +90,7 @@ t.test('pusher-js settles a channel refused for a limit: its pusher:subscription
 });
 
 /** A gateway node as users run it, in a process of its own, joined to the others through `redis`. */
-async function node(t: Parameters<Parameters<typeof t.test>[1]>[0], config: string, redis: string, prefix: string): Promise<Pick<Running, 'http'>> {
+async function node(t: Test, config: string, redis: string, prefix: string): Promise<Pick<Running, 'http'>> {
   const gateway = runCli(['--config', config, '--port', '0', '--host', '127.0.0.1', '--log-level', 'error', '--redis', redis, '--redis-prefix', prefix, '--redis-heartbeat-ms', '200', '--redis-node-timeout-ms', '1000']);
   t.teardown(() => gateway.kill('SIGKILL'));
   const port = (await waitFor(gateway.stdout, /listening on 127\.0\.0\.1:(\d+)/))[1] as string;

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { WsErrors } from '../../src/errors.js';
-import { DEMO_APP, httpExchange, signedPost, startGateway } from '../helpers/gateway.js';
+import { DEMO_APP, httpExchange, signedPost, startGateway, subscribedClient } from '../helpers/gateway.js';
 import { scrape, valueOf } from '../helpers/metrics.js';
+import { testRedis } from '../helpers/redis.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 const APP = { ...DEMO_APP, clientEvents: true, maxClientEventsPerSecond: 1 };
@@ -91,4 +94,35 @@ t.test('metricsPrefix names every metric, soketi_ included', async (t) => {
 t.test('metrics are off by default: no port, nothing counted', async (t) => {
   const running = await startGateway(t);
   t.equal(running.gateway.metricsPort(), undefined);
+});
+
+t.test('webhook deliveries are counted by outcome with their time, and the queue depth goes back to 0', async (t) => {
+  const receiver = await startReceiver(t);
+  const running = await startGateway(t, { apps: [{ ...DEMO_APP, webhooks: [{ url: receiver.url, events: ['channel_occupied'] }], webhookBatchDelayMs: 10 }], metricsPort: 0 });
+  await subscribedClient(t, running, 'watched');
+  await receiver.waitFor((event) => event.name === 'channel_occupied', 'channel_occupied');
+  const port = running.gateway.metricsPort() as number;
+  // The receiver has the request before the gateway has its answer: wait until the attempt is counted.
+  await until(async () => valueOf(await scrape(port), 'broadcastt_webhook_deliveries_total', { ...app, outcome: 'delivered' }) === 1, 'the delivery to be counted');
+  const samples = await scrape(port);
+  t.equal(valueOf(samples, 'broadcastt_webhook_delivery_duration_seconds_count', app), 1, 'its time');
+  t.equal(valueOf(samples, 'broadcastt_webhook_queue_depth', app), 0, 'nothing left queued');
+});
+
+t.test('in a cluster, messages to and from the other nodes are counted and the store is up', async (t) => {
+  const redis = await testRedis(t);
+  const redisPrefix = `metrics-${randomUUID()}`;
+  const options = { redis, redisPrefix, metricsPort: 0 };
+  const [a, b] = [await startGateway(t, options), await startGateway(t, options)];
+  const subscriber = await subscribedClient(t, b, 'across');
+  // B's interest in the channel reaches A through Redis: publish until B's subscriber has one.
+  await until(async () => {
+    a.gateway.publish(DEMO_APP.id, 'across', 'hello', {});
+    return subscriber.pending().some((f) => f.event === 'hello') || subscriber.received.some((f) => f.event === 'hello');
+  }, 'a publication on A to reach B');
+  const [onA, onB] = [await scrape(a.gateway.metricsPort() as number), await scrape(b.gateway.metricsPort() as number)];
+  t.ok(valueOf(onA, 'broadcastt_cluster_messages_sent_total', { ...app, kind: 'publish' }) >= 1, 'A sent the publication');
+  t.ok(valueOf(onB, 'broadcastt_cluster_messages_received_total', { ...app, kind: 'publish' }) >= 1, 'B received it');
+  t.equal(valueOf(onA, 'broadcastt_cluster_store_up'), 1);
+  t.equal(valueOf(onB, 'broadcastt_publications_total', app) >= 1, true, 'and delivered it');
 });

@@ -21,7 +21,9 @@ t.test('a user channel is joined only by a connection signed in as its user', as
   signIn(bob, { id: 'bob' });
   t.same(subscribe(ann, '#server-to-user-ann'), { event: 'pusher_internal:subscription_succeeded', channel: '#server-to-user-ann', data: {} }, 'its own, with the empty auth pusher-js sends');
   t.match(subscribe(bob, '#server-to-user-ann'), { event: 'broadcastt:subscription_error', channel: '#server-to-user-ann', data: { type: 'NotThisUsersChannel', error: /another user/ } });
-  t.equal(on.node.publishEvent(on.app.id, '#server-to-user-ann', 'hello', '{}'), 1, 'only ann is in it');
+  on.node.publishEvent(on.app.id, '#server-to-user-ann', 'hello', '{}');
+  t.equal(on.node.index.subscriberCount(on.app.id, '#server-to-user-ann'), 1, 'only ann is in it');
+  t.match(ann.connection.last(), { event: 'hello', channel: '#server-to-user-ann' }, 'and gets what is published there');
 
   // Signing in again as someone else leaves the old user's channel.
   signIn(ann, { id: 'carl' });
