@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { BucketCounts, registerHistogram } from './bucket-counts.js';
 import type { GatewayMetrics, ObservedSources, RefusalSource, WebhookOutcome } from './gateway-metrics.js';
 
 /** Publish-to-send is a synchronous hand-over to the sockets: tens of microseconds up to a slow event loop. */
@@ -39,8 +40,6 @@ export const METRIC_HELP = {
   cluster_store_up: 'Whether the cluster store (Redis) answered the last heartbeat (1) or not (0); 1 on a single node',
 } as const;
 
-type Name = keyof typeof METRIC_HELP;
-
 /** A metric's children by label values, made once: prom-client hashes the labels on every `labels()` call. */
 function children<T>(make: (...values: string[]) => T): (...values: string[]) => T {
   const made = new Map<string, T>();
@@ -52,69 +51,127 @@ function children<T>(make: (...values: string[]) => T): (...values: string[]) =>
   };
 }
 
-/** The gateway's metrics in a prom-client registry of its own (several gateways may share a process). */
+type Name = keyof typeof METRIC_HELP;
+
+/**
+ * One app's counts as plain numbers: what the hot paths (a publication, a frame, a connection, a REST
+ * request, a cluster message) add to. prom-client reads them when scraped (each metric's `collect`), so an
+ * update costs a Map lookup and an addition rather than prom-client's label hashing.
+ */
+class AppCounts {
+  connected = 0;
+  newConnections = 0;
+  messagesIn = 0;
+  bytesIn = 0;
+  messagesOut = 0;
+  bytesOut = 0;
+  publications = 0;
+  readonly publishLatency = new BucketCounts(PUBLISH_BUCKETS_SECONDS);
+  httpCalls = 0;
+  httpBytesIn = 0;
+  httpBytesOut = 0;
+  evictions = 0;
+  responses = 0;
+  readonly disconnections = new Map<number, number>();
+  /** By route, then status. */
+  readonly httpRequests = new Map<string, Map<number, number>>();
+  readonly httpDurations = new Map<string, BucketCounts>();
+  readonly clusterSent = new Map<string, number>();
+  readonly clusterReceived = new Map<string, number>();
+}
+
+const add = <K>(map: Map<K, number>, key: K, by = 1): void => {
+  map.set(key, (map.get(key) ?? 0) + by);
+};
+
+/** The AppCounts field each plain counter is read from. */
+type CountField = 'newConnections' | 'messagesIn' | 'bytesIn' | 'messagesOut' | 'bytesOut' | 'publications' | 'httpCalls' | 'httpBytesIn' | 'httpBytesOut' | 'evictions' | 'responses';
+
+/**
+ * The gateway's metrics in a prom-client registry of its own (several gateways may share a process). The
+ * frequent ones accumulate in AppCounts and reach prom-client when scraped; the rare ones (refusals, limits,
+ * webhooks) are prom-client counters updated as they happen.
+ */
 export class PrometheusMetrics implements GatewayMetrics {
   readonly isOn = true;
   readonly nowMs = () => performance.now();
   readonly registry = new Registry();
   private sources: ObservedSources = {};
-  private readonly connectedOf;
-  private readonly newConnectionsOf;
-  private readonly disconnectionsOf;
-  private readonly bytesInOf;
-  private readonly bytesOutOf;
-  private readonly messagesInOf;
-  private readonly messagesOutOf;
-  private readonly httpBytesInOf;
-  private readonly httpBytesOutOf;
-  private readonly httpCallsOf;
-  private readonly httpRequestsOf;
-  private readonly httpDurationOf;
-  private readonly publicationsOf;
-  private readonly publishLatencyOf;
-  private readonly evictionsOf;
+  private readonly apps = new Map<string, AppCounts>();
   private readonly refusalsOf;
   private readonly rateLimitedOf;
-  private readonly responsesOf;
   private readonly webhooksOf;
   private readonly webhookDurationOf;
-  private readonly clusterSentOf;
-  private readonly clusterReceivedOf;
 
   constructor(readonly prefix: string) {
     const registers = [this.registry];
     const name = (metric: Name) => ({ name: `${prefix}${metric}`, help: METRIC_HELP[metric], registers });
+    const apps = this.apps;
+    /** A counter read from a field of every app's counts. */
+    const plainCounter = (metric: Name, field: CountField) =>
+      new Counter({
+        ...name(metric),
+        labelNames: ['app_id'],
+        collect() {
+          this.reset();
+          for (const [appId, counts] of apps) this.labels(appId).inc(counts[field]);
+        },
+      });
+    /** A counter read from a map of every app's counts, by one more label. */
+    const mappedCounter = (metric: Name, label: string, read: (counts: AppCounts) => Map<string | number, number>) =>
+      new Counter({
+        ...name(metric),
+        labelNames: ['app_id', label],
+        collect() {
+          this.reset();
+          for (const [appId, counts] of apps) for (const [value, count] of read(counts)) this.labels(appId, String(value)).inc(count);
+        },
+      });
     const counter = (metric: Name, labelNames: string[]) => {
       const made = new Counter({ ...name(metric), labelNames });
       return children((...values: string[]) => made.labels(...values));
     };
-    const histogram = (metric: Name, labelNames: string[], buckets: number[]) => {
-      const made = new Histogram({ ...name(metric), labelNames, buckets });
-      return children((...values: string[]) => made.labels(...values));
-    };
-    const connected = new Gauge({ ...name('connected'), labelNames: ['app_id'] });
-    this.connectedOf = children((appId: string) => connected.labels(appId));
-    this.newConnectionsOf = counter('new_connections_total', ['app_id']);
-    this.disconnectionsOf = counter('new_disconnections_total', ['app_id', 'code']);
-    this.bytesInOf = counter('socket_received_bytes', ['app_id']);
-    this.bytesOutOf = counter('socket_transmitted_bytes', ['app_id']);
-    this.messagesInOf = counter('ws_messages_received_total', ['app_id']);
-    this.messagesOutOf = counter('ws_messages_sent_total', ['app_id']);
-    this.httpBytesInOf = counter('http_received_bytes', ['app_id']);
-    this.httpBytesOutOf = counter('http_transmitted_bytes', ['app_id']);
-    this.httpCallsOf = counter('http_calls_received_total', ['app_id']);
-    this.httpRequestsOf = counter('http_requests_total', ['app_id', 'route', 'status']);
-    this.httpDurationOf = histogram('http_request_duration_seconds', ['app_id', 'route'], REQUEST_BUCKETS_SECONDS);
-    this.publicationsOf = counter('publications_total', ['app_id']);
-    this.publishLatencyOf = histogram('publish_to_send_seconds', ['app_id'], PUBLISH_BUCKETS_SECONDS);
-    this.evictionsOf = counter('slow_consumer_evictions_total', ['app_id']);
+
+    new Gauge({
+      ...name('connected'),
+      labelNames: ['app_id'],
+      collect() {
+        for (const [appId, counts] of apps) this.labels(appId).set(counts.connected);
+      },
+    });
+    plainCounter('new_connections_total', 'newConnections');
+    mappedCounter('new_disconnections_total', 'code', (counts) => counts.disconnections);
+    plainCounter('socket_received_bytes', 'bytesIn');
+    plainCounter('socket_transmitted_bytes', 'bytesOut');
+    plainCounter('ws_messages_received_total', 'messagesIn');
+    plainCounter('ws_messages_sent_total', 'messagesOut');
+    plainCounter('http_received_bytes', 'httpBytesIn');
+    plainCounter('http_transmitted_bytes', 'httpBytesOut');
+    plainCounter('http_calls_received_total', 'httpCalls');
+    new Counter({
+      ...name('http_requests_total'),
+      labelNames: ['app_id', 'route', 'status'],
+      collect() {
+        this.reset();
+        for (const [appId, counts] of apps) for (const [route, byStatus] of counts.httpRequests) for (const [status, count] of byStatus) this.labels(appId, route, String(status)).inc(count);
+      },
+    });
+    registerHistogram(this.registry, `${prefix}http_request_duration_seconds`, METRIC_HELP.http_request_duration_seconds, function* () {
+      for (const [appId, counts] of apps) for (const [route, buckets] of counts.httpDurations) yield [{ app_id: appId, route }, buckets] as const;
+    });
+    plainCounter('publications_total', 'publications');
+    registerHistogram(this.registry, `${prefix}publish_to_send_seconds`, METRIC_HELP.publish_to_send_seconds, function* () {
+      for (const [appId, counts] of apps) yield [{ app_id: appId }, counts.publishLatency] as const;
+    });
+    plainCounter('slow_consumer_evictions_total', 'evictions');
     this.refusalsOf = counter('refusals_total', ['app_id', 'source', 'reason']);
     this.rateLimitedOf = counter('rate_limited_total', ['app_id', 'limit']);
-    this.responsesOf = counter('broadcast_responses_total', ['app_id']);
+    plainCounter('broadcast_responses_total', 'responses');
     this.webhooksOf = counter('webhook_deliveries_total', ['app_id', 'outcome']);
-    this.webhookDurationOf = histogram('webhook_delivery_duration_seconds', ['app_id'], REQUEST_BUCKETS_SECONDS);
-    this.clusterSentOf = counter('cluster_messages_sent_total', ['app_id', 'kind']);
-    this.clusterReceivedOf = counter('cluster_messages_received_total', ['app_id', 'kind']);
+    const webhookDuration = new Histogram({ ...name('webhook_delivery_duration_seconds'), labelNames: ['app_id'], buckets: REQUEST_BUCKETS_SECONDS });
+    this.webhookDurationOf = children((appId: string) => webhookDuration.labels(appId));
+    mappedCounter('cluster_messages_sent_total', 'kind', (counts) => counts.clusterSent);
+    mappedCounter('cluster_messages_received_total', 'kind', (counts) => counts.clusterReceived);
     const sources = () => this.sources;
     new Gauge({
       ...name('webhook_queue_depth'),
@@ -133,36 +190,47 @@ export class PrometheusMetrics implements GatewayMetrics {
     collectDefaultMetrics({ register: this.registry, prefix });
   }
 
+  /** The app's counts, made on its first event; apps are the configured ones, so this stays bounded. */
+  private of(appId: string): AppCounts {
+    let counts = this.apps.get(appId);
+    if (counts === undefined) this.apps.set(appId, (counts = new AppCounts()));
+    return counts;
+  }
+
   connected(appId: string): void {
-    this.connectedOf(appId).inc();
-    this.newConnectionsOf(appId).inc();
+    const counts = this.of(appId);
+    counts.connected++;
+    counts.newConnections++;
   }
 
   disconnected(appId: string, closeCode: number): void {
-    this.connectedOf(appId).dec();
-    this.disconnectionsOf(appId, String(closeCode)).inc();
+    const counts = this.of(appId);
+    counts.connected--;
+    add(counts.disconnections, closeCode);
   }
 
   received(appId: string, bytes: number): void {
-    this.messagesInOf(appId).inc();
-    this.bytesInOf(appId).inc(bytes);
+    const counts = this.of(appId);
+    counts.messagesIn++;
+    counts.bytesIn += bytes;
   }
 
   sent(appId: string, bytes: number): void {
-    this.messagesOutOf(appId).inc();
-    this.bytesOutOf(appId).inc(bytes);
+    const counts = this.of(appId);
+    counts.messagesOut++;
+    counts.bytesOut += bytes;
   }
 
   delivered(appId: string, recipients: number, frameBytes: number, startedAtMs: number): void {
-    this.publicationsOf(appId).inc();
-    this.publishLatencyOf(appId).observe((performance.now() - startedAtMs) / 1000);
-    if (recipients === 0) return;
-    this.messagesOutOf(appId).inc(recipients);
-    this.bytesOutOf(appId).inc(recipients * frameBytes);
+    const counts = this.of(appId);
+    counts.publications++;
+    counts.publishLatency.observe((performance.now() - startedAtMs) / 1000);
+    counts.messagesOut += recipients;
+    counts.bytesOut += recipients * frameBytes;
   }
 
   evicted(appId: string): void {
-    this.evictionsOf(appId).inc();
+    this.of(appId).evictions++;
   }
 
   refused(appId: string, source: RefusalSource, reason: string): void {
@@ -174,15 +242,20 @@ export class PrometheusMetrics implements GatewayMetrics {
   }
 
   broadcastResponse(appId: string): void {
-    this.responsesOf(appId).inc();
+    this.of(appId).responses++;
   }
 
   httpRequest(appId: string, route: string, status: number, seconds: number, bytesIn: number, bytesOut: number): void {
-    this.httpCallsOf(appId).inc();
-    this.httpRequestsOf(appId, route, String(status)).inc();
-    this.httpDurationOf(appId, route).observe(seconds);
-    this.httpBytesInOf(appId).inc(bytesIn);
-    this.httpBytesOutOf(appId).inc(bytesOut);
+    const counts = this.of(appId);
+    counts.httpCalls++;
+    counts.httpBytesIn += bytesIn;
+    counts.httpBytesOut += bytesOut;
+    let byStatus = counts.httpRequests.get(route);
+    if (byStatus === undefined) counts.httpRequests.set(route, (byStatus = new Map()));
+    add(byStatus, status);
+    let durations = counts.httpDurations.get(route);
+    if (durations === undefined) counts.httpDurations.set(route, (durations = new BucketCounts(REQUEST_BUCKETS_SECONDS)));
+    durations.observe(seconds);
   }
 
   webhook(appId: string, outcome: WebhookOutcome, seconds?: number): void {
@@ -191,11 +264,11 @@ export class PrometheusMetrics implements GatewayMetrics {
   }
 
   clusterSent(appId: string, kind: string): void {
-    this.clusterSentOf(appId, kind).inc();
+    add(this.of(appId).clusterSent, kind);
   }
 
   clusterReceived(appId: string, kind: string): void {
-    this.clusterReceivedOf(appId, kind).inc();
+    add(this.of(appId).clusterReceived, kind);
   }
 
   observe(sources: ObservedSources): void {
