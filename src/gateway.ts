@@ -11,8 +11,7 @@ import { createApi } from './http/api.js';
 import { asHttp } from './http/request-body.js';
 import { createLogger, type Logger } from './log.js';
 import { type GatewayMetrics, NO_METRICS } from './metrics/gateway-metrics.js';
-import { MetricsServer } from './metrics/metrics-server.js';
-import { PrometheusMetrics } from './metrics/prometheus-metrics.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 import { type ChannelRef, resolveChannel } from './protocol/channel-name.js';
 import { dataAsJsonText, encodeFrame } from './protocol/codec.js';
 import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
@@ -82,6 +81,17 @@ function transportFor(config: GatewayConfig): UwsServer {
   }
 }
 
+/**
+ * The metrics for the configuration: none while metricsPort is -1, else prom-client's and their server, loaded
+ * only then (prom-client costs about 12 MB of RSS and a tenth of a second at startup).
+ */
+async function metricsFor(config: GatewayConfig, log: Logger): Promise<{ counts: GatewayMetrics; server?: MetricsServer }> {
+  if (config.metricsPort < 0) return { counts: NO_METRICS };
+  const [{ PrometheusMetrics }, { MetricsServer }] = await Promise.all([import('./metrics/prometheus-metrics.js'), import('./metrics/metrics-server.js')]);
+  const counts = new PrometheusMetrics(config.metricsPrefix);
+  return { counts, server: new MetricsServer(counts, log) };
+}
+
 export interface GatewayDependencies extends ClusterParts {
   readonly logger?: Logger;
 }
@@ -97,9 +107,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   const log = logger ?? createLogger(config.logLevel);
   const nodeId = nanoid(12);
   const transport = transportFor(config);
-  const prometheus = config.metricsPort >= 0 ? new PrometheusMetrics(config.metricsPrefix) : undefined;
-  const metrics: GatewayMetrics = prometheus ?? NO_METRICS;
-  const metricsServer = prometheus && new MetricsServer(prometheus, log);
+  let metricsServer: MetricsServer | undefined;
   let metricsPort: number | undefined;
   let node: GatewayNode | undefined;
   let debugConsole: GatewayConsole | undefined;
@@ -108,7 +116,9 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
 
   async function start(port: number, host: string): Promise<number> {
     if (!isNativeUws) log.warn(FALLBACK_WARNING);
-    const started = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut(), metrics }, { broker, store, history });
+    const metrics = await metricsFor(config, log);
+    metricsServer = metrics.server;
+    const started = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut(), metrics: metrics.counts }, { broker, store, history });
     const gatewayConsole = config.console ? new GatewayConsole({ apps, node: started, log, tokenTtlSeconds: config.consoleTokenTtlSeconds }) : undefined;
     [node, debugConsole] = [started, gatewayConsole];
     const api = createApi({ apps, log, nowSeconds: () => Math.floor(Date.now() / 1000), node: started, maxJsonDepth: config.maxJsonDepth, bearer: gatewayConsole?.bearer });
