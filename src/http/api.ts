@@ -1,7 +1,7 @@
 import type { App, AppRegistry } from '../apps/app-registry.js';
 import type { BroadcastOutcome } from '../broadcasts/pending-broadcasts.js';
 import { HttpError } from '../errors.js';
-import type { LimitName, OverLimit } from '../limits/app-limits.js';
+import type { OverLimit } from '../limits/app-limits.js';
 import { type Logger, throttledLog } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { nestsDeeperThan } from '../protocol/codec.js';
@@ -183,7 +183,7 @@ function checkLimit(over: OverLimit | undefined, app: App, metrics: GatewayMetri
 }
 
 function limitError({ limit, appLimit, share, remaining, retryAfterSeconds }: OverLimit): HttpError {
-  const detail = `${limit as LimitName}: the app may make ${appLimit} per second over the cluster, ${share} of them on this node`;
+  const detail = `${limit}: the app may make ${appLimit} per second over the cluster, ${share} of them on this node`;
   return new HttpError('OverLimit', detail, retryAfterSeconds, { 'x-ratelimit-limit': String(share), 'x-ratelimit-remaining': String(remaining) });
 }
 
