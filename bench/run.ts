@@ -1,5 +1,6 @@
 // The benchmark harness: `npm run bench` (a short run) or `npm run bench -- --full` (longer, three
-// interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run.
+// interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run, and
+// `--metrics` adds the gateway variants with Prometheus metrics on, each compared with its metrics-off twin.
 // Every scenario gets fresh servers (one, or a cluster of gateway nodes joined through Redis) and fresh client
 // processes on loopback. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
 // baseline scenario) and writes bench/results/: {quick,full}-latest for a complete run, and a name carrying
@@ -22,9 +23,11 @@ interface Variant {
   readonly publish: 'in-process' | 'http';
   /** The variant this one is compared with; none for the ceilings themselves. */
   readonly ceiling?: string;
+  /** Environment of its server processes beside the scenario's (BENCH_METRICS turns metrics on). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
-const VARIANTS: readonly Variant[] = [
+const VARIANTS: Variant[] = [
   { name: 'uws ceiling', server: 'uws-ceiling', publish: 'in-process' },
   { name: 'gateway publish()', server: 'gateway', publish: 'in-process', ceiling: 'uws ceiling' },
   { name: 'ws baseline', server: 'ws-baseline', publish: 'in-process', ceiling: 'uws ceiling' },
@@ -37,6 +40,12 @@ const CLIENT_PROCESSES = 2;
 
 const args = new Set(process.argv.slice(2));
 const full = args.has('--full');
+/** The same gateway with metricsPort on: what counting costs, paired round by round with metrics off. */
+const METRICS_VARIANTS: readonly Variant[] = [
+  { name: 'gateway publish() +metrics', server: 'gateway', publish: 'in-process', ceiling: 'gateway publish()', env: { BENCH_METRICS: '1' } },
+  { name: 'gateway REST +metrics', server: 'gateway', publish: 'http', ceiling: 'gateway REST', env: { BENCH_METRICS: '1' } },
+];
+if (args.has('--metrics')) VARIANTS.push(...METRICS_VARIANTS);
 const option = (name: string) => [...args].find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(',');
 const only = option('scenarios');
 const onlyVariants = option('variants');
@@ -83,7 +92,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const scenario of scenarios) {
     // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
     for (const variant of variantsOf(scenario)) {
-      const servers = await startNodes(variant.server, scenario.nodes ?? 1, envOf(scenario));
+      const servers = await startNodes(variant.server, scenario.nodes ?? 1, { ...envOf(scenario), ...variant.env });
       const webhookEventsBefore = receiver?.events ?? 0;
       const server = servers[0] as (typeof servers)[number];
       const clients = await ClientPool.start(CLIENT_PROCESSES);
@@ -199,7 +208,7 @@ const dir = new URL('../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 // A narrowed run is named after its scenarios (full-S1-S7-latest), plus "-some-variants" when --variants
 // narrowed it too, so it never replaces the complete run the README quotes.
-const narrowed = `${only ? `-${only.join('-')}` : ''}${onlyVariants ? '-some-variants' : ''}`;
+const narrowed = `${only ? `-${only.join('-')}` : ''}${onlyVariants ? '-some-variants' : ''}${args.has('--metrics') ? '-metrics' : ''}`;
 const name = `${full ? 'full' : 'quick'}${narrowed}-latest`;
 const json = JSON.stringify({ machine, node: process.version, nativeUws: isNativeUws, full, rounds, summary, ratios, cpuRatios, runs: results }, null, 2);
 writeFileSync(new URL(`${name}.json`, dir), json);

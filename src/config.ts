@@ -34,6 +34,12 @@ export interface GatewayConfig {
   /** Memory a single node's history may hold (PROTOCOL.md §9); a cluster keeps history in Redis. */
   readonly historyMaxBytes: number;
   readonly historyPositionTtlSeconds: number;
+  /** The Prometheus endpoint's port; -1 when metrics are off, 0 for any free port. */
+  readonly metricsPort: number;
+  /** Its interface; '' = `host`. */
+  readonly metricsHost: string;
+  /** Prefix of every metric name ("soketi_" for soketi's dashboards). */
+  readonly metricsPrefix: string;
   readonly apps: readonly App[];
 }
 

@@ -72,8 +72,9 @@ export class SubscriptionError extends Error {
 }
 
 /**
- * An error answer of the REST API: HTTP status plus a JSON body `{"error": message}`, and a `Retry-After`
- * header when the client may try again after `retryAfterSeconds`.
+ * An error answer of the REST API: HTTP status plus a JSON body `{"error": message}`, a `Retry-After`
+ * header when the client may try again after `retryAfterSeconds`, and any other `headers` it names (a rate
+ * limit's `X-RateLimit-Limit` / `X-RateLimit-Remaining`).
  */
 export class HttpError extends Error {
   readonly status: number;
@@ -82,6 +83,7 @@ export class HttpError extends Error {
     readonly kind: HttpErrorName,
     detail?: string,
     readonly retryAfterSeconds?: number,
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     const entry = HttpErrors[kind];
     super(detail ? `${entry.message}: ${detail}` : entry.message);

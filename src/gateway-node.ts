@@ -11,6 +11,8 @@ import { PresenceChannels } from './channels/presence-channels.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
 import { Watchlists } from './channels/watchlists.js';
 import type { ClusterMessage } from './cluster/cluster-message.js';
+import { AppLimits, Limit } from './limits/app-limits.js';
+import { type GatewayMetrics, NO_METRICS, type RefusalSource } from './metrics/gateway-metrics.js';
 import { ClusterNode, type ClusterParts } from './cluster/cluster-node.js';
 import { ONLINE_USERS } from './cluster/cluster-store.js';
 import type { StoredPublication } from './cluster/history-store.js';
@@ -44,6 +46,8 @@ export interface Health {
   readonly uws: { readonly native: boolean; readonly warning?: string };
   readonly connections: number;
   readonly channels: number;
+  /** Live nodes of the cluster, this one included, as of the last heartbeat: what the app limits are divided by. */
+  readonly clusterNodes: number;
   /** Broadcasts collecting responses on this node. */
   readonly pendingBroadcasts: number;
   readonly uptimeSeconds: number;
@@ -61,6 +65,8 @@ export interface NodeParts {
   readonly cluster: ClusterNode;
   /** The apps' webhooks, when an app has any. */
   readonly webhooks?: Webhooks | undefined;
+  /** What the node counts; nothing when metrics are off. */
+  readonly metrics?: GatewayMetrics;
   readonly now?: () => number;
 }
 
@@ -96,6 +102,9 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   /** Publishes counted and refusals kept per app, for the console. */
   readonly activity: AppActivity;
   readonly webhooks: Webhooks | undefined;
+  readonly metrics: GatewayMetrics;
+  /** The app's cluster-wide limits, this node's share of each (D16). */
+  readonly appLimits: AppLimits;
   private readonly apps: AppRegistry;
   private readonly cluster: ClusterNode;
   private readonly logUnstored: (fields: Record<string, unknown>) => void;
@@ -108,8 +117,10 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   private draining: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
-  constructor({ id, config, apps, log, fanOut, cluster, webhooks, now = Date.now }: NodeParts) {
+  constructor({ id, config, apps, log, fanOut, cluster, webhooks, metrics = NO_METRICS, now = Date.now }: NodeParts) {
     this.id = id;
+    this.metrics = metrics;
+    this.appLimits = new AppLimits(() => cluster.nodeCount, now);
     this.log = log;
     this.logUnexpected = throttledLog(log, 'error', 'unexpected error while handling a message');
     this.now = now;
@@ -124,18 +135,19 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       maxBackpressureBytes: config.maxBackpressureBytes,
       maxJsonDepth: config.maxJsonDepth,
     };
-    this.index = new ChannelIndex(fanOut, (appId, channel, count) => cluster.store.setSubscriptions(appId, channel, count));
+    this.index = new ChannelIndex(fanOut, (appId, channel, count) => cluster.store.setSubscriptions(appId, channel, count), metrics);
     this.presence = new PresenceChannels(this.index, cluster.store, ({ appId, channel, kind, data }) => {
-      cluster.broker.send({ kind: 'member', origin: id, appId, channel, event: kind, data });
+      this.toCluster({ kind: 'member', origin: id, appId, channel, event: kind, data });
     }, log, webhooks);
     this.cache = new ChannelCache(cluster.store, this.index, log, webhooks);
-    this.counts = new SubscriptionCounts(this.index, cluster.store, (appId, channel) => cluster.broker.send({ kind: 'count', origin: id, appId, channel }), log, now);
-    this.watchlists = new Watchlists(cluster.store, (appId, event, userId) => cluster.broker.send({ kind: 'user', origin: id, appId, event, userId }), log);
+    this.counts = new SubscriptionCounts(this.index, cluster.store, (appId, channel) => this.toCluster({ kind: 'count', origin: id, appId, channel }), log, now);
+    this.watchlists = new Watchlists(cluster.store, (appId, event, userId) => this.toCluster({ kind: 'user', origin: id, appId, event, userId }), log);
     this.broadcasts = new PendingBroadcasts(() => `${id}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
     this.activity = new AppActivity(now);
     this.history = new ChannelHistory(apps.all(), cluster.history);
     if (this.history.isUsed && !cluster.history) throw new ConfigError('history rules need a history store: a cluster given a broker and a store must be given one too (or Redis)');
     this.logUnstored = throttledLog(log, 'warn', 'publication on a history channel dropped: its stream cannot be written');
+    metrics.observe({ webhooksQueued: () => this.webhooks?.queuedByApp() ?? new Map(), clusterStoreUp: () => cluster.isStoreReachable });
     this.logMissed = throttledLog(log, 'warn', 'this node missed publications of a history channel (its Redis subscription dropped?): its members were told to reconnect and recover them');
   }
 
@@ -145,7 +157,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
    */
   static async create(parts: Omit<NodeParts, 'cluster'>, given: ClusterParts = {}): Promise<GatewayNode> {
     const cluster = await ClusterNode.create(parts.id, parts.config, parts.log, given);
-    const webhooks = await Webhooks.create(parts.config, parts.apps, cluster.store, cluster.isClustered, parts.log);
+    const webhooks = await Webhooks.create(parts.config, parts.apps, cluster.store, cluster.isClustered, parts.log, parts.metrics);
     const node = new GatewayNode({ ...parts, cluster, webhooks });
     try {
       await node.start();
@@ -186,12 +198,19 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       : admit(request, this.apps, (app) => this.sessions.countFor(app) + this.cluster.connectionsElsewhere(app.id));
     if (admission.error) {
       const { error } = admission;
-      if (admission.app) this.activity.refused(admission.app.id, { source: 'connect', name: error.kind, code: error.code, message: error.message });
+      if (admission.app) {
+        this.activity.refused(admission.app.id, { source: 'connect', name: error.kind, code: error.code, message: error.message });
+        this.countRefusal(admission.app.id, 'connect', error.kind);
+        if (error.kind === 'OverConnectionQuota') this.metrics.rateLimited(admission.app.id, Limit.Connections);
+      }
+      if (this.log.isDebug) this.log.debug('connection refused', { appId: admission.app?.id, path: request.path, code: error.code, reason: error.kind });
       refuse(connection, admission.dialect, error);
       return undefined;
     }
     const session = new Session(connection, admission.app, admission.role, admission.dialect, this.nextSocketId(), this);
     this.sessions.add(session);
+    this.metrics.connected(session.app.id);
+    if (this.log.isDebug) this.log.debug('connected', { appId: session.app.id, socketId: session.socketId, dialect: session.dialect, role: session.role });
     session.open();
     return session;
   }
@@ -214,10 +233,11 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   private publishUnstored(appId: string, channel: ChannelName, encode: () => string, exceptSocketId: SocketId | undefined, isCached: boolean): number {
     const except = exceptSocketId === undefined ? undefined : this.sessions.find(exceptSocketId);
     this.activity.published(appId);
+    if (this.log.isDebug) this.logPublish(appId, channel, exceptSocketId);
     if (!this.cluster.isClustered) return this.index.deliver(appId, channel, encode, except);
     const frame = encode();
     const message = { kind: 'publish', origin: this.id, appId, channel, frame, ...(exceptSocketId === undefined ? {} : { exceptSocketId }) } as const;
-    this.cluster.broker.send(isCached ? { ...message, cached: true } : message);
+    this.toCluster(isCached ? { ...message, cached: true } : message);
     return this.index.deliver(appId, channel, () => frame, except);
   }
 
@@ -260,6 +280,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
    */
   private publishStored(appId: string, channel: ChannelName, rule: HistoryRule, frame: string, exceptSocketId: SocketId | undefined): Promise<void> | undefined {
     this.activity.published(appId);
+    if (this.log.isDebug) this.logPublish(appId, channel, exceptSocketId);
     const appended = this.history.append(appId, channel, rule, frame, exceptSocketId);
     if (appended instanceof Promise) return appended;
     this.deliverStored(appended);
@@ -287,6 +308,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   /** Another node's message. */
   receive(message: ClusterMessage): void {
     this.cluster.heard(message.origin);
+    this.metrics.clusterReceived(appIdOf(message), message.kind);
     switch (message.kind) {
       case 'publish': {
         this.activity.published(message.appId);
@@ -343,16 +365,17 @@ export class GatewayNode implements SessionHost, ConsoleNode {
    * is a live node. What can be answered nowhere (an unknown id, a node that is gone) never crosses Redis.
    */
   respond(appId: string, id: string, channel: ChannelName, payload: string): void {
+    this.metrics.broadcastResponse(appId);
     this.showResponse(appId, id, channel, payload);
     if (this.broadcasts.respond(appId, id, channel, payload) || !this.cluster.isClustered) return;
     const target = id.slice(0, id.indexOf(BROADCAST_ID_SEPARATOR));
-    if (this.cluster.isLive(target)) this.cluster.broker.send({ kind: 'response', origin: this.id, target, appId, channel, id, payload });
+    if (this.cluster.isLive(target)) this.toCluster({ kind: 'response', origin: this.id, target, appId, channel, id, payload });
   }
 
   /** Closes every connection signed in as the user, on every node (4009). */
   terminateUser(appId: string, userId: string): void {
     this.terminateHere(appId, userId);
-    if (this.cluster.isClustered) this.cluster.broker.send({ kind: 'terminate', origin: this.id, appId, userId });
+    if (this.cluster.isClustered) this.toCluster({ kind: 'terminate', origin: this.id, appId, userId });
   }
 
   /** The app's occupied channels in the whole cluster, with their subscription counts. */
@@ -388,12 +411,35 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   /** A REST request of the app was refused (ApiNode). */
   refused(appId: string, error: HttpError, request: string): void {
     this.activity.refused(appId, { source: 'rest', name: error.kind, code: error.status, message: error.message, request });
+    this.countRefusal(appId, 'rest', error.kind);
+  }
+
+  /** Every refusal is counted, and at debug logged (never with secrets or payloads). */
+  private countRefusal(appId: string, source: RefusalSource, reason: string, fields?: Record<string, unknown>): void {
+    this.metrics.refused(appId, source, reason);
+    if (this.log.isDebug) this.log.debug('refused', { appId, source, reason, ...fields });
+  }
+
+  private logPublish(appId: string, channel: ChannelName, exceptSocketId: SocketId | undefined): void {
+    this.log.debug('publish', { appId, channel, ...(exceptSocketId === undefined ? {} : { socketId: exceptSocketId }) });
+  }
+
+  /** A message for the other nodes, counted. */
+  private toCluster(message: ClusterMessage): void {
+    this.metrics.clusterSent(appIdOf(message), message.kind);
+    this.cluster.broker.send(message);
+  }
+
+  /** Whether a channel new to this node would take the app over its share of maxChannels (D16). */
+  isChannelOverLimit(app: App, channel: ChannelName): boolean {
+    return this.index.subscriberCount(app.id, channel) === 0 && this.index.channelCountOf(app.id) >= this.appLimits.share(app.maxChannels);
   }
 
   // SessionHost: what sessions do through their node.
 
   join(appId: string, channel: ChannelName, session: Session, held = false): void {
     const joined = this.index.join(appId, channel, session, held);
+    if (this.log.isDebug) this.log.debug('subscribed', { appId, socketId: session.socketId, channel });
     if (joined === 'first') this.webhooks?.firstSubscriber(session.app, channel);
     if (joined !== 'already' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
   }
@@ -426,9 +472,12 @@ export class GatewayNode implements SessionHost, ConsoleNode {
         ? { source: 'subscribe' as const, code: error.status, channel: error.channel }
         : { source: 'frame' as const, code: error.code, ...(channel === undefined ? {} : { channel }) };
     this.activity.refused(session.app.id, { ...fields, name: error.kind, message: error.message, socketId: session.socketId });
+    this.countRefusal(session.app.id, fields.source, error.kind, { socketId: session.socketId, channel: 'channel' in fields ? fields.channel : undefined, code: fields.code });
   }
 
-  closed(session: Session): void {
+  closed(session: Session, code: number): void {
+    this.metrics.disconnected(session.app.id, code);
+    if (this.log.isDebug) this.log.debug('disconnected', { appId: session.app.id, socketId: session.socketId, code });
     const userId = this.sessions.userIdOf(session);
     this.sessions.remove(session);
     if (userId !== undefined && session.app.watchlistEvents) this.watchlists.signOut(session.app.id, session, userId);
@@ -446,6 +495,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       uws: isNativeUws ? { native: true } : { native: false, warning: FALLBACK_WARNING },
       connections: this.sessions.size,
       channels: this.index.channelCount(),
+      clusterNodes: this.cluster.nodeCount,
       pendingBroadcasts: this.broadcasts.size,
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
       ...(this.webhooks && { webhooks: this.webhooks.stats() }),
@@ -497,6 +547,11 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     if (!app) return;
     for (const session of this.sessions.ofUser(app, userId)) session.fail(new ProtocolError('Unauthorized', 'disconnected by the app'));
   }
+}
+
+/** The app a cluster message is about; '' for the few that are about no app (a history read's marker). */
+function appIdOf(message: ClusterMessage): string {
+  return 'appId' in message ? message.appId : '';
 }
 
 /** A cluster-wide read for REST: while the store cannot be reached, a 503 rather than this node's part alone. */

@@ -10,6 +10,8 @@ import { GatewayNode, type Health } from './gateway-node.js';
 import { createApi } from './http/api.js';
 import { asHttp } from './http/request-body.js';
 import { createLogger, type Logger } from './log.js';
+import { type GatewayMetrics, NO_METRICS } from './metrics/gateway-metrics.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 import { type ChannelRef, resolveChannel } from './protocol/channel-name.js';
 import { dataAsJsonText, encodeFrame } from './protocol/codec.js';
 import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
@@ -48,6 +50,8 @@ export interface Gateway {
    */
   broadcast(appId: string, channel: ChannelRef, name: string, payload: unknown, options?: BroadcastOptions): Promise<unknown[]>;
   health(): Health;
+  /** The port of the Prometheus endpoint once listening, when metrics are on (metricsPort ≥ 0). */
+  metricsPort(): number | undefined;
   /** Stops accepting, tells every client to reconnect elsewhere (4200), and resolves once all are gone. */
   close(): Promise<void>;
 }
@@ -77,6 +81,17 @@ function transportFor(config: GatewayConfig): UwsServer {
   }
 }
 
+/**
+ * The metrics for the configuration: none while metricsPort is -1, else prom-client's and their server, loaded
+ * only then (prom-client costs about 12 MB of RSS and a tenth of a second at startup).
+ */
+async function metricsFor(config: GatewayConfig, log: Logger): Promise<{ counts: GatewayMetrics; server?: MetricsServer }> {
+  if (config.metricsPort < 0) return { counts: NO_METRICS };
+  const [{ PrometheusMetrics }, { MetricsServer }] = await Promise.all([import('./metrics/prometheus-metrics.js'), import('./metrics/metrics-server.js')]);
+  const counts = new PrometheusMetrics(config.metricsPrefix);
+  return { counts, server: new MetricsServer(counts, log) };
+}
+
 export interface GatewayDependencies extends ClusterParts {
   readonly logger?: Logger;
 }
@@ -92,6 +107,8 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
   const log = logger ?? createLogger(config.logLevel);
   const nodeId = nanoid(12);
   const transport = transportFor(config);
+  let metricsServer: MetricsServer | undefined;
+  let metricsPort: number | undefined;
   let node: GatewayNode | undefined;
   let debugConsole: GatewayConsole | undefined;
   let starting: Promise<number> | undefined;
@@ -99,7 +116,9 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
 
   async function start(port: number, host: string): Promise<number> {
     if (!isNativeUws) log.warn(FALLBACK_WARNING);
-    const started = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut() }, { broker, store, history });
+    const metrics = await metricsFor(config, log);
+    metricsServer = metrics.server;
+    const started = await GatewayNode.create({ id: nodeId, config, apps, log, fanOut: transport.fanOut(), metrics: metrics.counts }, { broker, store, history });
     const gatewayConsole = config.console ? new GatewayConsole({ apps, node: started, log, tokenTtlSeconds: config.consoleTokenTtlSeconds }) : undefined;
     [node, debugConsole] = [started, gatewayConsole];
     const api = createApi({ apps, log, nowSeconds: () => Math.floor(Date.now() / 1000), node: started, maxJsonDepth: config.maxJsonDepth, bearer: gatewayConsole?.bearer });
@@ -110,9 +129,11 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
     });
     try {
       const bound = await transport.listen(host, port);
-      log.info('listening', { host, port: bound, nodeId, nativeUws: isNativeUws });
+      if (metricsServer) metricsPort = await metricsServer.listen(config.metricsHost === '' ? host : config.metricsHost, config.metricsPort);
+      log.info('listening', { host, port: bound, nodeId, nativeUws: isNativeUws, ...(metricsPort === undefined ? {} : { metricsPort }) });
       return bound;
     } catch (error) {
+      transport.stopListening();
       await node.drain(0);
       throw error;
     }
@@ -152,6 +173,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
       return JSON.parse(outcome.responses) as unknown[];
     },
     health: () => listening().health(),
+    metricsPort: () => metricsPort,
     close() {
       // The port stays open while draining: /ready answers 503 and new sockets get 4200, so balancers and
       // clients are told rather than refused at the TCP level.
@@ -160,6 +182,7 @@ export function createGateway(options: GatewayOptions & GatewayDependencies = {}
         debugConsole?.close();
         await node?.drain(config.shutdownTimeoutMs);
         transport.stopListening();
+        await metricsServer?.close();
         log.info('closed', { nodeId });
       })();
       return closing;

@@ -3,8 +3,7 @@ import schema from '../protocol/config.schema.json' with { type: 'json' };
 import type { App } from './apps/app-registry.js';
 import { configFromCli } from './config.js';
 import { WsErrors } from './errors.js';
-import { createGateway, type Gateway } from './gateway.js';
-import { FALLBACK_WARNING, isNativeUws } from './transport/uws.js';
+import type { Gateway } from './gateway.js';
 
 /** The built-in app served when none is configured; its secret is in the README for everyone to read. */
 const DEMO_APP = schema.properties.apps.default[0] as Pick<App, 'id' | 'secret'>;
@@ -21,9 +20,11 @@ async function main(): Promise<void> {
     process.stdout.write(`${cli.help}\n`);
     return;
   }
+  // Loaded once the configuration is known to be good: a bad one is reported without loading uWS, pino and the rest.
+  const [{ createGateway }, uws] = await Promise.all([import('./gateway.js'), import('./transport/uws.js')]);
   const gateway = createGateway(cli.config);
   const port = await gateway.listen();
-  process.stdout.write(banner(gateway, port));
+  process.stdout.write(banner(gateway, port, uws));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
 }
 
 /** Where to connect and publish. Secrets are never printed: the apps' own come from their configuration. */
-function banner(gateway: Gateway, port: number): string {
+function banner(gateway: Gateway, port: number, { isNativeUws, FALLBACK_WARNING }: { isNativeUws: boolean; FALLBACK_WARNING: string }): string {
   const { host, apps } = gateway.config;
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const [ws, http] = gateway.isSecure ? ['wss', 'https'] : ['ws', 'http'];

@@ -24,7 +24,7 @@ WEBSOCKET_ERRORS = {
     4201: "PongNotReceived",
     4203: "MissedEvents",
     4300: "InvalidMessage",
-    4301: "ClientEventRejected",
+    4301: "OverLimit",
     4302: "ServerError",
     4303: "UnknownEvent",
     4304: "BinaryNotSupported",
@@ -37,6 +37,7 @@ WEBSOCKET_ERRORS = {
     4311: "BroadcastRejected",
     4312: "ResponseRejected",
     4313: "WatchlistRejected",
+    4314: "ClientEventRejected",
 }
 
 

@@ -9,6 +9,12 @@ export interface App {
   readonly maxClientEventsPerSecond: number;
   readonly maxConnections: number;
   readonly maxChannelsPerConnection: number;
+  /** Occupied channels over the whole cluster (each node holds its share). */
+  readonly maxChannels: number;
+  /** REST publishes per second over the whole cluster; an event to N channels counts N. */
+  readonly maxBackendEventsPerSecond: number;
+  /** REST reads per second over the whole cluster. */
+  readonly maxReadRequestsPerSecond: number;
   readonly maxPresenceMembers: number;
   readonly maxPresenceUserInfoBytes: number;
   readonly maxChannelNameLength: number;

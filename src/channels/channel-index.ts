@@ -1,4 +1,5 @@
 import { type ChannelName, topicOf } from '../protocol/frames.js';
+import { type GatewayMetrics, NO_METRICS } from '../metrics/gateway-metrics.js';
 import type { FanOut, Subscriber } from './fan-out.js';
 
 const NO_MEMBERS: ReadonlySet<Subscriber> = new Set();
@@ -46,6 +47,8 @@ export class ChannelIndex {
     private readonly fanOut: FanOut,
     /** Told every channel's new subscriber count (0 when it emptied), for the cluster's occupancy. */
     private readonly onCount: (appId: string, channel: ChannelName, subscribers: number) => void = () => {},
+    /** Told of each delivery once, whatever the number of recipients (D10: nothing per recipient). */
+    private readonly metrics: GatewayMetrics = NO_METRICS,
   ) {}
 
   /**
@@ -127,6 +130,11 @@ export class ChannelIndex {
     return this.byApp.get(appId)?.get(channel)?.members.size ?? 0;
   }
 
+  /** Number of the app's channels with at least one member here. */
+  channelCountOf(appId: string): number {
+    return this.byApp.get(appId)?.size ?? 0;
+  }
+
   /** Number of channels with at least one member, over all apps. */
   channelCount(): number {
     let count = 0;
@@ -144,10 +152,14 @@ export class ChannelIndex {
     const entry = this.byApp.get(appId)?.get(channel);
     const watching = this.watchersOf(appId, channel);
     if (!entry && !watching) return 0;
+    const { metrics } = this;
+    const startedAtMs = metrics.isOn ? metrics.nowMs() : 0;
     const frame = encode();
     if (entry) this.fanOut.deliver(entry.topic, entry.members, frame, except);
     if (watching) for (const watcher of watching) watcher.observe(frame);
-    return entry?.members.size ?? 0;
+    const members = entry?.members.size ?? 0;
+    if (metrics.isOn) metrics.delivered(appId, except !== undefined && entry?.members.has(except) ? members - 1 : members, frame.length, startedAtMs);
+    return members;
   }
 
   private watchersOf(appId: string, channel: ChannelName): Set<Watcher> | undefined {

@@ -143,6 +143,19 @@ export class ClusterNode {
     if (!this.heardFrom.has(nodeId)) this.heardFrom.add(nodeId);
   }
 
+  /**
+   * The live nodes, this one included, as of the last heartbeat (1 on a single node, and until the first
+   * heartbeat): what each node divides the app's cluster-wide limits by (limits/app-limits.ts).
+   */
+  get nodeCount(): number {
+    return this.liveNodes.size + 1;
+  }
+
+  /** Whether the cluster store answered the last heartbeat (always, on a single node). */
+  get isStoreReachable(): boolean {
+    return !this.isHeartbeatFailing;
+  }
+
   /** Connections the app has on the other live nodes, as of the last heartbeat. */
   connectionsElsewhere(appId: string): number {
     return this.otherConnections.get(appId) ?? 0;

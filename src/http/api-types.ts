@@ -46,5 +46,5 @@ export function json(status: number, value: unknown): ApiResponse {
 /** The answer to a refused request: `{"error": message}`, with `Retry-After` when the error says when to retry. */
 export function errorResponse(error: HttpError, headers: Readonly<Record<string, string>> = {}): ApiResponse {
   const retry: Record<string, string> = error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
-  return { ...json(error.status, { error: error.message }), headers: { ...headers, ...retry } };
+  return { ...json(error.status, { error: error.message }), headers: { ...headers, ...error.headers, ...retry } };
 }

@@ -1,7 +1,9 @@
 import type { App, AppRegistry } from '../apps/app-registry.js';
 import type { BroadcastOutcome } from '../broadcasts/pending-broadcasts.js';
 import { HttpError } from '../errors.js';
+import type { OverLimit } from '../limits/app-limits.js';
 import { type Logger, throttledLog } from '../log.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { nestsDeeperThan } from '../protocol/codec.js';
 import { type Answer, type ApiResponse, errorResponse, json, type RequestHead, type Step } from './api-types.js';
 import { parseBroadcast, parseResponse } from './broadcasts-endpoint.js';
@@ -32,6 +34,12 @@ export interface ApiNode extends ChannelQueries {
   readonly isReady: boolean;
   /** A request for a known app was refused (`request` is its method and path), for the console's list. */
   refused(appId: string, error: HttpError, request: string): void;
+  /** The app's cluster-wide rate limits, this node's share (limits/app-limits.ts). */
+  readonly appLimits: {
+    takeBackendEvents(app: App, cost: number): OverLimit | undefined;
+    takeRead(app: App): OverLimit | undefined;
+  };
+  readonly metrics: GatewayMetrics;
 }
 
 export interface ApiContext {
@@ -51,6 +59,16 @@ export interface ApiContext {
 /** A route's handler: the head and body apart, so that no request object is copied to join them. */
 type AppRoute = (head: RequestHead, body: Buffer, app: App) => Answer;
 
+/** A route found: its handler, its pattern (what metrics and logs call it), and whether it is a read. */
+interface FoundRoute {
+  readonly name: string;
+  readonly handle: AppRoute;
+  readonly isRead: boolean;
+}
+
+/** What metrics and logs call a request that matched no app route (never its raw path: unbounded labels). */
+const UNMATCHED = 'unmatched';
+
 const NO_BODY = Buffer.alloc(0);
 /** The answer of every accepted publish, made once. */
 const OK: ApiResponse = Object.freeze(json(200, {}));
@@ -66,6 +84,7 @@ const APP_PATH = /^\/apps\/([^/]+)\//;
  */
 export function createApi(context: ApiContext): (head: RequestHead) => Step {
   const routes = appRoutes(context.node);
+  const { metrics } = context.node;
   const logUnexpected = throttledLog(context.log, 'error', 'unexpected error in REST handler');
   const failed = (head: RequestHead, error: unknown): ApiResponse => {
     if (error instanceof HttpError) {
@@ -94,34 +113,78 @@ export function createApi(context: ApiContext): (head: RequestHead) => Step {
     return { bodyMd5: verifyQuerySignature(head, app, context.nowSeconds()) };
   };
 
-  const begin = (head: RequestHead): Step => {
+  /** What this request is, for its metric and its debug line: set by `begin` as soon as it is known. */
+  interface Seen {
+    appId: string;
+    route: string;
+  }
+
+  const begin = (head: RequestHead, seen: Seen): Step => {
     const served = serviceAnswer(head, context.node);
     if (served) return { answer: served };
     const [, apps, appId, ...rest] = head.path.split('/');
-    const handler = apps === 'apps' && appId ? routes(head.method, rest) : undefined;
-    if (!handler || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${head.method} ${head.path}`);
+    const found = apps === 'apps' && appId ? routes(head.method, rest) : undefined;
+    if (!found || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${head.method} ${head.path}`);
     const app = context.apps.findById(appId);
     if (!app) throw new HttpError('AppNotFound', appId);
+    seen.appId = app.id;
+    seen.route = found.name;
     if (!app.enabled) throw new HttpError('AppDisabled', app.id);
     const signed = authorize(head, app);
-    if (head.method !== 'POST') return { answer: guarded(head, () => handler(head, NO_BODY, app)) };
+    // Only requests that prove they are the app's use its budget: nobody else can spend it.
+    if (found.isRead) checkLimit(context.node.appLimits.takeRead(app), app, metrics);
+    if (head.method !== 'POST') return { answer: guarded(head, () => found.handle(head, NO_BODY, app)) };
     return {
       withBody: (body) =>
         guarded(head, () => {
           if (signed) verifyBodyMd5(head.method, body, signed.bodyMd5);
           if (nestsDeeperThan(body, context.maxJsonDepth)) throw new HttpError('BadRequest', `body nests deeper than ${context.maxJsonDepth} levels`);
-          return handler(head, body, app);
+          return found.handle(head, body, app);
         }),
     };
   };
 
-  return (head) => {
+  /** Counts the answer (route, status, time, bytes) and logs it at debug, once it is ready. */
+  const observed = (head: RequestHead, seen: Seen, startedAtMs: number, bodyBytes: number, answer: Answer): Answer => {
+    const record = (response: ApiResponse): ApiResponse => {
+      metrics.httpRequest(seen.appId, seen.route, response.status, (metrics.nowMs() - startedAtMs) / 1000, bodyBytes, response.body.length);
+      if (context.log.isDebug) context.log.debug('rest', { appId: seen.appId, route: seen.route, method: head.method, status: response.status });
+      return response;
+    };
+    return answer instanceof Promise ? answer.then(record) : record(answer);
+  };
+
+  const run = (head: RequestHead, seen: Seen): Step => {
     try {
-      return begin(head);
+      return begin(head, seen);
     } catch (error) {
       return { answer: failed(head, error) };
     }
   };
+
+  return (head) => {
+    if (!metrics.isOn && !context.log.isDebug) return run(head, { appId: '', route: UNMATCHED });
+    const seen: Seen = { appId: '', route: UNMATCHED };
+    const startedAtMs = metrics.nowMs();
+    const step = run(head, seen);
+    if ('answer' in step) return { answer: observed(head, seen, startedAtMs, 0, step.answer) };
+    return { withBody: (body) => observed(head, seen, startedAtMs, body.length, step.withBody(body)) };
+  };
+}
+
+/**
+ * A request over one of the app's limits: 429 with Retry-After and this node's share of the limit as
+ * X-RateLimit-Limit, and what is left of it as X-RateLimit-Remaining (limits/app-limits.ts).
+ */
+function checkLimit(over: OverLimit | undefined, app: App, metrics: GatewayMetrics): void {
+  if (over === undefined) return;
+  metrics.rateLimited(app.id, over.limit);
+  throw limitError(over);
+}
+
+function limitError({ limit, appLimit, share, remaining, retryAfterSeconds }: OverLimit): HttpError {
+  const detail = `${limit}: the app may make ${appLimit} per second over the cluster, ${share} of them on this node`;
+  return new HttpError('OverLimit', detail, retryAfterSeconds, { 'x-ratelimit-limit': String(share), 'x-ratelimit-remaining': String(remaining) });
 }
 
 /** Publishes every event; a promise only when some wait for a history stream, settled when all were kept. */
@@ -144,7 +207,7 @@ function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefine
 }
 
 /** The routes under /apps/:appId/, by method and the rest of the path. */
-function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => AppRoute | undefined {
+function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => FoundRoute | undefined {
   /**
    * A publish answers {} once every publication is on its way, those to a cluster's history channels once Redis
    * kept them. One that asked for `info` answers the channels' counts, read before anything is published, so a
@@ -152,18 +215,21 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
    */
   const publishing = (parse: (body: Buffer, app: App) => OutgoingEvent[]): AppRoute => (_, body, app) => {
     const events = parse(body, app);
+    // An event to N channels is N events (one per channel), as soketi counts them.
+    checkLimit(node.appLimits.takeBackendEvents(app, events.length), app, node.metrics);
     if (!asksForInfo(events)) return publishAll(node, app, events) ?? OK;
     return infoAnswer(node, app, events).then(async (answer) => {
       await publishAll(node, app, events);
       return answer;
     });
   };
-  const fixed: Record<string, AppRoute | undefined> = {
+  const fixed: Record<string, AppRoute> = {
     'POST event': publishing(parseTrigger),
     'POST events': publishing(parseEvents),
     'POST batch_events': publishing(parseBatch),
     'POST broadcasts': async (head, body, app) => {
       const { channel, name, data, timeoutMs } = parseBroadcast(body, app, new URLSearchParams(head.query));
+      checkLimit(node.appLimits.takeBackendEvents(app, 1), app, node.metrics);
       const outcome = await node.broadcast(app, channel.wire, name, data, timeoutMs, head.onAborted);
       return { status: 200, body: outcome.responses };
     },
@@ -176,22 +242,26 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
   };
 
   /** Routes with a channel name in the path: /channels/:name (and broadcastt's /channel/:name), /channels/:name/users and /history. */
-  const channelRoute = (method: string, rest: readonly string[]): AppRoute | undefined => {
+  const channelRoute = (method: string, rest: readonly string[]): FoundRoute | undefined => {
     const [collection, name, tail] = rest;
     if (method !== 'GET' || name === undefined || name === '') return undefined;
     if (rest.length === 2 && (collection === 'channels' || collection === 'channel')) {
-      return (head, _, app) => channelInfo(node, app, name, new URLSearchParams(head.query));
+      return { name: `GET ${collection}/:name`, isRead: true, handle: (head, _, app) => channelInfo(node, app, name, new URLSearchParams(head.query)) };
     }
-    if (rest.length === 3 && collection === 'channels' && tail === 'users') return (_head, _body, app) => channelUsers(node, app, name);
-    if (rest.length === 3 && collection === 'channels' && tail === 'history') return (head, _, app) => channelHistory(node.history, app, name, new URLSearchParams(head.query));
+    if (rest.length === 3 && collection === 'channels' && tail === 'users') {
+      return { name: 'GET channels/:name/users', isRead: true, handle: (_head, _body, app) => channelUsers(node, app, name) };
+    }
+    if (rest.length === 3 && collection === 'channels' && tail === 'history') {
+      return { name: 'GET channels/:name/history', isRead: true, handle: (head, _, app) => channelHistory(node.history, app, name, new URLSearchParams(head.query)) };
+    }
     return undefined;
   };
 
   /** POST /users/:userId/terminate_connections (Pusher): that signed-in user's sockets, on every node. */
-  const userRoute = (method: string, rest: readonly string[]): AppRoute | undefined => {
+  const userRoute = (method: string, rest: readonly string[]): FoundRoute | undefined => {
     const [collection, userId, action] = rest;
     if (method !== 'POST' || rest.length !== 3 || collection !== 'users' || action !== 'terminate_connections' || !userId) return undefined;
-    return (_head, _body, app) => {
+    const handle: AppRoute = (_head, _body, app) => {
       let id: string;
       try {
         id = decodeURIComponent(userId);
@@ -201,7 +271,9 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
       node.terminateUser(app.id, id);
       return OK;
     };
+    return { name: 'POST users/:id/terminate_connections', isRead: false, handle };
   };
 
-  return (method, rest) => fixed[`${method} ${rest.join('/')}`] ?? channelRoute(method, rest) ?? userRoute(method, rest);
+  const fixedRoutes = new Map(Object.entries(fixed).map(([name, handle]) => [name, { name, handle: handle as AppRoute, isRead: name.startsWith('GET ') }]));
+  return (method, rest) => fixedRoutes.get(`${method} ${rest.join('/')}`) ?? channelRoute(method, rest) ?? userRoute(method, rest);
 }

@@ -33,7 +33,9 @@ import { parseUserData } from '../protocol/user-data.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
 import { checkMayBroadcast, checkMayPublish, checkMayUse, describe, mayUse } from './channel-access.js';
 import { HeldFrames } from './held-frames.js';
-import { ONE_SECOND_MS, RateWindow } from './rate-window.js';
+import { Limit, type LimitName } from '../limits/app-limits.js';
+import { ONE_SECOND_MS, RateWindow } from '../limits/rate-window.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 /** Liveness and size limits every session of a node applies, in milliseconds and bytes. */
 export interface SessionLimits {
@@ -76,8 +78,11 @@ export interface SessionHost {
   signedIn(session: Session, userId: string, watchlist: readonly string[]): void;
   /** The user the session is signed in as, if it is. */
   userIdOf(session: Session): string | undefined;
-  /** The session has closed and left every channel (called once). */
-  closed(session: Session): void;
+  /** The session has closed, with `code`, and left every channel (called once). */
+  closed(session: Session, code: number): void;
+  /** Whether `channel` would be one channel too many for the app on this node (its share of maxChannels). */
+  isChannelOverLimit(app: App, channel: ChannelName): boolean;
+  readonly metrics: GatewayMetrics;
   /** A frame of the session was refused (what the console lists as the app's recent refusals). */
   frameRefused(session: Session, error: ProtocolError | SubscriptionError, channel?: string): void;
   readonly log: Logger;
@@ -88,6 +93,8 @@ export interface SessionHost {
 }
 
 const utf8 = new TextDecoder();
+/** RFC 6455's "no status code was present": a close the transport reported without one. */
+const NO_CLOSE_CODE = 1005;
 const NO_CHANNELS: readonly ChannelName[] = [];
 
 /**
@@ -139,6 +146,12 @@ export class Session implements Subscriber {
     return ServerEvents[this.dialect];
   }
 
+  /** A frame to this connection alone, counted in the metrics (publications are counted once per publish). */
+  private send(frame: string): void {
+    this.host.metrics.sent(this.app.id, frame.length);
+    this.connection.send(frame);
+  }
+
   /** The channels this connection has joined. */
   get channels(): readonly ChannelName[] {
     return this.joined;
@@ -149,12 +162,13 @@ export class Session implements Subscriber {
       socket_id: this.socketId,
       activity_timeout: Math.round(this.host.limits.activityTimeoutMs / 1000),
     });
-    this.connection.send(encodeFrame(this.names().connectionEstablished, data));
+    this.send(encodeFrame(this.names().connectionEstablished, data));
   }
 
   /** One WebSocket message. The buffer is only read during this call (uWS neuters it afterwards). */
   receive(message: ArrayBuffer | Uint8Array, isBinary: boolean): void {
     this.markAlive();
+    this.host.metrics.received(this.app.id, message.byteLength);
     if (this.evictedAtMs !== undefined) return;
     let frame: ClientFrame | undefined;
     try {
@@ -198,6 +212,7 @@ export class Session implements Subscriber {
       else if (nowMs - this.evictedAtMs >= this.host.limits.pongTimeoutMs) this.connection.terminate();
     } else if (buffered >= this.host.limits.maxBackpressureBytes) {
       this.evictedAtMs = nowMs;
+      this.host.metrics.evicted(this.app.id);
       this.leaveAllChannels();
     } else if (this.pingSentAtMs === undefined) {
       if (nowMs - this.lastActivityMs >= this.host.limits.activityTimeoutMs) {
@@ -212,18 +227,18 @@ export class Session implements Subscriber {
   /** Sends the error frame; a fatal error then closes the connection with the same code (D6). */
   fail(error: ProtocolError): void {
     if (this.closed) return;
-    this.connection.send(encodeFrame(this.names().error, errorData(error)));
+    this.send(encodeFrame(this.names().error, errorData(error)));
     if (error.fatal) this.connection.close(error.code, error.message);
   }
 
-  /** The connection is gone: leave every channel. Idempotent. */
-  close(): void {
+  /** The connection is gone (with the close code the transport saw): leave every channel. Idempotent. */
+  close(code = NO_CLOSE_CODE): void {
     if (this.closed) return;
     this.closed = true;
     this.leaveAllChannels();
     for (const id of this.ownBroadcasts ?? []) this.host.broadcasts.cancel(id);
     this.ownBroadcasts = undefined;
-    this.host.closed(this);
+    this.host.closed(this, code);
   }
 
   private leaveAllChannels(): void {
@@ -241,7 +256,7 @@ export class Session implements Subscriber {
       case 'unsubscribe':
         return this.unsubscribe(frame.data);
       case 'ping':
-        return this.connection.send(encodeFrame(this.names().pong));
+        return this.send(encodeFrame(this.names().pong));
       case 'pong':
         return;
       case 'client-event':
@@ -270,7 +285,7 @@ export class Session implements Subscriber {
     const previous = this.host.userIdOf(this);
     if (previous !== undefined && previous !== user.id) this.leaveJoined(userChannelOf(previous));
     this.host.signedIn(this, user.id, user.watchlist);
-    this.connection.send(encodeFrame(this.names().signinSuccess, JSON.stringify({ user_data: userData })));
+    this.send(encodeFrame(this.names().signinSuccess, JSON.stringify({ user_data: userData })));
     if (user.watchlistProblem) throw new ProtocolError('WatchlistRejected', user.watchlistProblem);
   }
 
@@ -287,9 +302,9 @@ export class Session implements Subscriber {
     const { type, wire: channel } = target;
     if (type !== 'private' && type !== 'presence') throw reject(`client events are only allowed on private- and presence- channels, not ${describe(target)}`);
     if (!this.joined.includes(channel)) throw reject(`subscribe to ${describe(target)} before sending client events on it`);
-    this.clientEventBudget ??= new RateWindow(this.app.maxClientEventsPerSecond, ONE_SECOND_MS);
+    this.clientEventBudget ??= new RateWindow(ONE_SECOND_MS, this.app.maxClientEventsPerSecond);
     if (!this.clientEventBudget.take(this.host.now())) {
-      throw reject(`over the limit of ${this.app.maxClientEventsPerSecond} client events per second`);
+      throw this.overLimit(Limit.ClientEvents, `${this.app.maxClientEventsPerSecond} client events per second on one connection`);
     }
     const text = dataAsJsonText(data);
     if (Buffer.byteLength(text) > this.app.maxEventDataBytes) throw reject(`data is over the limit of ${this.app.maxEventDataBytes} bytes`);
@@ -326,7 +341,7 @@ export class Session implements Subscriber {
       // Answered again: the connection has had every event since it joined. While its first answer is being
       // prepared, that answer is the one it gets.
       if (this.held?.has(channel)) return;
-      this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
+      this.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
       if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this);
       return;
     }
@@ -334,7 +349,7 @@ export class Session implements Subscriber {
     this.joined = this.joined.concat(channel);
     this.host.join(this.app.id, channel, this, history !== undefined);
     let answered: Promise<void> | undefined;
-    if (history === undefined) this.connection.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
+    if (history === undefined) this.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
     else answered = this.answerWhenReady(channel, this.hold(channel), undefined, this.host.history.recover(this.app, channel, history.rule, history.since));
     // A cache channel's last event follows the answer (and on a history channel what it recovered).
     if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, answered);
@@ -357,10 +372,32 @@ export class Session implements Subscriber {
     }
   }
 
+  /**
+   * Room for one more channel on this connection, and, when the channel is new to this node, for one more
+   * channel of the app (this node's share of maxChannels). Over either limit the client gets the 4301 that names
+   * it, and the channel's subscription_error, which is what settles a pusher-js channel.
+   */
   private checkRoomForChannel(channel: ChannelName): void {
     if (this.joined.length + (this.joining?.size ?? 0) >= this.app.maxChannelsPerConnection) {
-      throw new SubscriptionError('TooManyChannels', channel, `at most ${this.app.maxChannelsPerConnection} per connection`);
+      const why = `at most ${this.app.maxChannelsPerConnection} per connection`;
+      this.sendError(this.overLimit(Limit.ChannelsPerConnection, `${this.app.maxChannelsPerConnection} channels per connection`, channel));
+      throw new SubscriptionError('TooManyChannels', channel, why);
     }
+    if (this.host.isChannelOverLimit(this.app, channel)) {
+      this.sendError(this.overLimit(Limit.Channels, `${this.app.maxChannels} occupied channels of the app`, channel));
+      throw new SubscriptionError('OverLimit', channel, `the app is at its limit of ${this.app.maxChannels} channels`);
+    }
+  }
+
+  /** A non-fatal error frame beside another answer (the subscription_error that follows a 4301). */
+  private sendError(error: ProtocolError): void {
+    this.send(encodeFrame(this.names().error, errorData(error, error.context)));
+  }
+
+  /** The 4301 for one of the app's limits, named by its config key, and counted. */
+  private overLimit(limit: LimitName, what: string, channel?: ChannelName): ProtocolError {
+    this.host.metrics.rateLimited(this.app.id, limit);
+    return new ProtocolError('OverLimit', `${limit}: at most ${what}`, channel === undefined ? {} : { channel });
   }
 
   /**
@@ -422,9 +459,9 @@ export class Session implements Subscriber {
       ([snapshot, answer]) => {
         if (!isWanted()) return;
         if (held.hasOverflowed) return this.refuseHeld(channel, `over ${this.host.limits.maxBackpressureBytes} bytes of events arrived while its answer was prepared`);
-        this.connection.send(encodeFrame(this.names().subscriptionSucceeded, subscriptionData(snapshot, answer), channel));
-        for (const frame of answer?.frames ?? []) this.connection.send(frame);
-        held.release((frame) => this.connection.send(frame), answer?.position);
+        this.send(encodeFrame(this.names().subscriptionSucceeded, subscriptionData(snapshot, answer), channel));
+        for (const frame of answer?.frames ?? []) this.send(frame);
+        held.release((frame) => this.send(frame), answer?.position);
         if (answer) this.host.attach(this.app.id, channel, this);
       },
       (error: unknown) => {
@@ -442,7 +479,7 @@ export class Session implements Subscriber {
   deliverMemberEvent(channel: ChannelName, frame: string): void {
     const held = this.held?.get(channel);
     if (held) held.hold(frame);
-    else this.connection.send(frame);
+    else this.send(frame);
   }
 
   holdStored(channel: ChannelName, frame: string, epoch: string, offset: number): void {
@@ -450,7 +487,7 @@ export class Session implements Subscriber {
   }
 
   private sendRoster(channel: ChannelName, roster: PresenceSnapshot): void {
-    this.connection.send(encodeFrame(this.names().subscriptionSucceeded, JSON.stringify({ presence: roster }), channel));
+    this.send(encodeFrame(this.names().subscriptionSucceeded, JSON.stringify({ presence: roster }), channel));
   }
 
   private unsubscribe(data: UnsubscribeData): void {
@@ -479,7 +516,7 @@ export class Session implements Subscriber {
     checkMayBroadcast(this.app, target, this.joined.includes(target.wire));
     checkBroadcastName(data.name, this.app);
     const payload = payloadText(data.payload, this.app);
-    this.broadcastBudget ??= new RateWindow(this.app.maxBroadcastsPerSecond, ONE_SECOND_MS);
+    this.broadcastBudget ??= new RateWindow(ONE_SECOND_MS, this.app.maxBroadcastsPerSecond);
     if (!this.broadcastBudget.take(this.host.now())) {
       throw new ProtocolError('BroadcastRejected', `over the limit of ${this.app.maxBroadcastsPerSecond} broadcasts per second`);
     }
@@ -505,7 +542,7 @@ export class Session implements Subscriber {
   private deliverResponses(id: string | undefined, requestId: RequestId, outcome: BroadcastOutcome): void {
     if (id !== undefined) this.ownBroadcasts?.delete(id);
     const data = `{"request_id":${JSON.stringify(requestId)},"responses":${outcome.responses},"dropped":${outcome.dropped}}`;
-    this.connection.send(encodeFrame(this.names().broadcastResponses, data));
+    this.send(encodeFrame(this.names().broadcastResponses, data));
   }
 
   /** One answer to a broadcast; late ones and unknown ids are dropped without a reply. */
@@ -513,7 +550,7 @@ export class Session implements Subscriber {
     const target = resolveChannel(data.channel, this.app);
     checkMayUse(this.role, target);
     this.checkJoinedIfGuarded(target, 'ResponseRejected', 'responding');
-    this.responseBudget ??= new RateWindow(this.app.maxResponsesPerSecond, ONE_SECOND_MS);
+    this.responseBudget ??= new RateWindow(ONE_SECOND_MS, this.app.maxResponsesPerSecond);
     if (!this.responseBudget.take(this.host.now())) {
       throw new ProtocolError('ResponseRejected', `over the limit of ${this.app.maxResponsesPerSecond} responses per second`);
     }
@@ -550,13 +587,13 @@ export class Session implements Subscriber {
     }
     if (error instanceof SubscriptionError) {
       this.host.frameRefused(this, error);
-      return this.connection.send(encodeFrame(this.names().subscriptionError, error.toData(), error.channel));
+      return this.send(encodeFrame(this.names().subscriptionError, error.toData(), error.channel));
     }
     const refusal = error instanceof ProtocolError ? error : new ProtocolError('ServerError');
     const context = frame === undefined ? {} : contextOfFrame(frame);
     this.host.frameRefused(this, refusal, context.channel ?? refusal.context.channel);
     if (refusal.fatal || frame === undefined) return this.fail(refusal);
-    this.connection.send(encodeFrame(this.names().error, errorData(refusal, context)));
+    this.send(encodeFrame(this.names().error, errorData(refusal, context)));
   }
 }
 

@@ -5,7 +5,8 @@ import type { Connection, UpgradeRequest } from '../protocol/connection.js';
 export interface SocketHandler {
   receive(message: ArrayBuffer, isBinary: boolean): void;
   markAlive(): void;
-  close(): void;
+  /** The socket closed, with the close code uWS reports (the peer's, ours, or 1006 when dropped). */
+  close(code: number): void;
 }
 
 /** WebSocket close reasons may hold at most 123 bytes (RFC 6455 §5.5). */

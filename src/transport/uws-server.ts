@@ -105,10 +105,10 @@ export class UwsServer {
       message: (ws, message, isBinary) => ws.getUserData().connection.handler?.receive(message, isBinary),
       ping: (ws) => ws.getUserData().connection.handler?.markAlive(),
       pong: (ws) => ws.getUserData().connection.handler?.markAlive(),
-      close: (ws: WebSocket<SocketData>) => {
+      close: (ws: WebSocket<SocketData>, code: number) => {
         const { connection } = ws.getUserData();
         connection.isOpen = false;
-        connection.handler?.close();
+        connection.handler?.close(code);
       },
     });
     this.app.any('/*', (res, req) => this.serveHttp(handlers, res, req));

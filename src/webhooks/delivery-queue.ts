@@ -1,6 +1,9 @@
 import type { App } from '../apps/app-registry.js';
 import { type Logger, throttledLog } from '../log.js';
+import { performance } from 'node:perf_hooks';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Delivery } from './delivery.js';
+import { postDelivery } from './post-delivery.js';
 
 /** What a node's webhook queue has done, for /health: counts since the node started. */
 export interface WebhookStats {
@@ -22,6 +25,8 @@ export interface WebhookStats {
 export interface DeliveryQueue {
   add(app: App, delivery: Delivery): void;
   stats(): WebhookStats;
+  /** Deliveries this node holds, per app with webhooks (0 for those holding none). */
+  queuedByApp(): ReadonlyMap<string, number>;
   /**
    * Stops taking deliveries and lets go. In memory, what is still queued is attempted once more within
    * `withinMs` and then lost; in Redis it stays queued for the other nodes.
@@ -32,7 +37,7 @@ export interface DeliveryQueue {
 /** Deliveries of one app attempted at once, per node: a slow receiver holds this many requests open, no more. */
 export const CONCURRENT_DELIVERIES = 8;
 
-/** The counters and their log lines, shared by both queues. Repeated lines are throttled. */
+/** The attempts, the counters, their metrics and their log lines, shared by both queues. Repeated lines are throttled. */
 export class DeliveryOutcomes {
   delivered = 0;
   dropped = 0;
@@ -40,18 +45,33 @@ export class DeliveryOutcomes {
   private readonly logDropped: (fields: Record<string, unknown>) => void;
   private readonly logFailed: (fields: Record<string, unknown>) => void;
 
-  constructor(log: Logger) {
+  constructor(
+    log: Logger,
+    private readonly metrics: GatewayMetrics,
+  ) {
     this.logDropped = throttledLog(log, 'warn', 'webhook queue full: delivery dropped (webhookMaxQueued)');
     this.logFailed = throttledLog(log, 'warn', 'webhook delivery given up (retried for webhookRetryForMs, or the node stopped)');
   }
 
+  /** One attempt at a delivery, timed and counted: resolves to why it failed, or undefined when delivered. */
+  async attempt(app: App, delivery: Delivery): Promise<string | undefined> {
+    const startedAtMs = performance.now();
+    const failure = await postDelivery(delivery, app.webhookTimeoutMs);
+    const seconds = (performance.now() - startedAtMs) / 1000;
+    if (failure === undefined) this.delivered++;
+    this.metrics.webhook(app.id, failure === undefined ? 'delivered' : 'attempt_failed', seconds);
+    return failure;
+  }
+
   overflow(app: App, delivery: Delivery): void {
     this.dropped++;
+    this.metrics.webhook(app.id, 'dropped');
     this.logDropped({ appId: app.id, url: delivery.url, webhookId: delivery.id, webhookMaxQueued: app.webhookMaxQueued, droppedSinceStart: this.dropped });
   }
 
   gaveUp(app: App, delivery: Delivery, why: string): void {
     this.failed++;
+    this.metrics.webhook(app.id, 'failed');
     this.logFailed({ appId: app.id, url: delivery.url, webhookId: delivery.id, lastError: why, failedSinceStart: this.failed });
   }
 }

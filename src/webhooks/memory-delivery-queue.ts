@@ -1,8 +1,8 @@
 import type { App } from '../apps/app-registry.js';
 import type { Logger } from '../log.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Delivery } from './delivery.js';
 import { CONCURRENT_DELIVERIES, type DeliveryQueue, DeliveryOutcomes, type WebhookStats } from './delivery-queue.js';
-import { postDelivery } from './post-delivery.js';
 import { retryDelayMs } from './retry-policy.js';
 
 interface Entry {
@@ -31,9 +31,10 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
 
   constructor(
     log: Logger,
+    metrics: GatewayMetrics,
     private readonly now: () => number = Date.now,
   ) {
-    this.outcomes = new DeliveryOutcomes(log);
+    this.outcomes = new DeliveryOutcomes(log, metrics);
   }
 
   add(app: App, delivery: Delivery): void {
@@ -50,6 +51,10 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     for (const queue of this.apps.values()) queued += queue.size;
     const { delivered, dropped, failed } = this.outcomes;
     return { queued, delivered, dropped, failed };
+  }
+
+  queuedByApp(): ReadonlyMap<string, number> {
+    return new Map([...this.apps].map(([appId, queue]) => [appId, queue.size]));
   }
 
   async close(withinMs: number): Promise<void> {
@@ -81,11 +86,10 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
 
   private async attempt(queue: AppQueue, entry: Entry): Promise<void> {
     const { app, delivery } = entry;
-    const failure = await postDelivery(delivery, app.webhookTimeoutMs);
+    const failure = await this.outcomes.attempt(app, delivery);
     queue.inFlight--;
     if (failure === undefined) {
       queue.size--;
-      this.outcomes.delivered++;
     } else {
       entry.failures++;
       const delay = this.closed ? undefined : retryDelayMs(entry.failures, delivery.createdAtMs, this.now(), app);

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { App } from '../apps/app-registry.js';
 import { type Logger, throttledLog } from '../log.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Delivery } from './delivery.js';
 import { CONCURRENT_DELIVERIES, type DeliveryQueue, DeliveryOutcomes, type WebhookStats } from './delivery-queue.js';
-import { postDelivery } from './post-delivery.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { WebhookSettings } from './webhooks.js';
 
@@ -53,8 +53,9 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     private readonly settings: WebhookSettings,
     apps: readonly App[],
     log: Logger,
+    metrics: GatewayMetrics,
   ) {
-    this.outcomes = new DeliveryOutcomes(log);
+    this.outcomes = new DeliveryOutcomes(log, metrics);
     this.logRedisError = throttledLog(log, 'warn', 'webhook queue: redis error');
     for (const app of apps) this.open(app);
   }
@@ -102,6 +103,10 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     return { queued, delivered, dropped, failed };
   }
 
+  queuedByApp(): ReadonlyMap<string, number> {
+    return new Map([...this.apps].map(([appId, { unwritten }]) => [appId, unwritten.length]));
+  }
+
   /** Writes what waits in memory within `withinMs`, then stops working; what is in Redis stays for the others. */
   async close(withinMs: number): Promise<void> {
     this.closed = true;
@@ -137,8 +142,7 @@ export class RedisDeliveryQueue implements DeliveryQueue {
   }
 
   private async attempt(app: App, job: Job<Delivery>): Promise<void> {
-    const failure = await postDelivery(job.data, app.webhookTimeoutMs);
+    const failure = await this.outcomes.attempt(app, job.data);
     if (failure !== undefined) throw new Error(failure);
-    this.outcomes.delivered++;
   }
 }

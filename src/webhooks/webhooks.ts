@@ -4,6 +4,7 @@ import type { MemberWebhooks } from '../channels/presence-channels.js';
 import type { ClusterStore, Departure, MemberRef } from '../cluster/cluster-store.js';
 import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import { type GatewayMetrics, NO_METRICS } from '../metrics/gateway-metrics.js';
 import { DepartureTimers } from './departure-timers.js';
 import type { DeliveryQueue, WebhookStats } from './delivery-queue.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
@@ -51,10 +52,10 @@ export class Webhooks implements MemberWebhooks, CacheMissWebhooks {
    * The node's webhooks, or undefined when none of its apps has any. A node configured with Redis queues its
    * deliveries there (BullMQ, loaded only then); any other keeps them in memory.
    */
-  static async create(settings: WebhookSettings, apps: AppRegistry, store: ClusterStore, isClustered: boolean, log: Logger): Promise<Webhooks | undefined> {
+  static async create(settings: WebhookSettings, apps: AppRegistry, store: ClusterStore, isClustered: boolean, log: Logger, metrics: GatewayMetrics = NO_METRICS): Promise<Webhooks | undefined> {
     const withWebhooks = [...apps.all()].filter((app) => app.webhooks.length > 0);
     if (withWebhooks.length === 0) return undefined;
-    const queue = settings.redis ? new (await import('./redis-delivery-queue.js')).RedisDeliveryQueue(settings, withWebhooks, log) : new MemoryDeliveryQueue(log);
+    const queue = settings.redis ? new (await import('./redis-delivery-queue.js')).RedisDeliveryQueue(settings, withWebhooks, log, metrics) : new MemoryDeliveryQueue(log, metrics);
     return new Webhooks(withWebhooks, store, queue, isClustered, settings.redisHeartbeatMs, log);
   }
 
@@ -139,6 +140,11 @@ export class Webhooks implements MemberWebhooks, CacheMissWebhooks {
 
   stats(): WebhookStats {
     return this.queue.stats();
+  }
+
+  /** Deliveries this node holds per app, for the webhook_queue_depth gauge. */
+  queuedByApp(): ReadonlyMap<string, number> {
+    return this.queue.queuedByApp();
   }
 
   /** Resolves once every question to the store under way has been answered and its events batched. */

@@ -10,7 +10,9 @@ import { importClosure, importsOf, sourceFiles } from '../helpers/source-files.j
  */
 const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/protocol/', 'src/errors.ts', 'src/log.ts'],
+  ['src/metrics/'],
   ['src/apps/'],
+  ['src/limits/'],
   ['src/config.ts'],
   ['src/cluster/'],
   ['src/channels/', 'src/broadcasts/'],

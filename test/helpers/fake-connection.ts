@@ -128,7 +128,7 @@ export function recordingLogger(): Logger & { readonly lines: Array<{ level: str
   const at = (level: string) => (message: string) => {
     lines.push({ level, message });
   };
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { lines, isDebug: false, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /** Lets promises settle: presence subscriptions complete asynchronously, once the cluster store answers. */

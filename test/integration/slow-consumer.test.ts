@@ -2,10 +2,11 @@ import type { Socket } from 'node:net';
 import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
 import { DEMO_APP, startGateway } from '../helpers/gateway.js';
+import { scrape, valueOf } from '../helpers/metrics.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 t.test('a subscriber that stops reading is closed with 4101; the others keep receiving', async (t) => {
-  const running = await startGateway(t, { maxBackpressureBytes: 64 * 1024 });
+  const running = await startGateway(t, { maxBackpressureBytes: 64 * 1024, metricsPort: 0 });
   const channel = 'firehose';
   const join = async () => {
     const { client } = await TestClient.established(running.wsUrl());
@@ -32,4 +33,7 @@ t.test('a subscriber that stops reading is closed with 4101; the others keep rec
 
   running.gateway.publish(DEMO_APP.id, channel, 'after', { ok: true });
   t.same((await healthy.next('after', 30_000)).data, { ok: true }, 'the healthy subscriber still receives');
+  const samples = await scrape(running.gateway.metricsPort() as number);
+  t.equal(valueOf(samples, 'broadcastt_slow_consumer_evictions_total', { app_id: DEMO_APP.id }), 1, 'the eviction is counted');
+  t.equal(valueOf(samples, 'broadcastt_new_disconnections_total', { app_id: DEMO_APP.id, code: String(WsErrors.SlowConsumer.code) }), 1, 'and its close code');
 });

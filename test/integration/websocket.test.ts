@@ -198,7 +198,10 @@ t.test('every refused subscription is a subscription_error naming its channel, i
       t.equal(refusal.channel, channel, `${dialect.name} ${type}: names the channel`);
       t.match(refusal.data, { type, status: Number, error: message }, `${dialect.name} ${type}`);
     }
-    t.same(client.received.filter((f) => f.event.endsWith(':error')), [], `${dialect.name}: no generic error frame`);
+    // The one over a limit also gets the 4301 that names it (PROTOCOL.md §4.1); no other refusal is an error frame.
+    const errors = client.received.filter((f) => f.event.endsWith(':error'));
+    t.match(errors, [{ data: { code: WsErrors.OverLimit.code, message: /maxChannelsPerConnection/, channel: 'second' } }], `${dialect.name}: no other error frame`);
+    t.equal(errors.length, 1);
     t.equal(client.ws.readyState, client.ws.OPEN, `${dialect.name}: the connection stays`);
   }
 });

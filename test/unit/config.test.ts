@@ -46,6 +46,9 @@ t.test('defaults come from the schema', async (t) => {
     pongTimeout: 30,
     maxMessageBytes: 65536,
     logLevel: 'info',
+    metricsPort: -1,
+    metricsHost: '',
+    metricsPrefix: 'broadcastt_',
   });
   t.same(config.apps, [
     {
@@ -58,6 +61,9 @@ t.test('defaults come from the schema', async (t) => {
       maxClientEventsPerSecond: 10,
       maxConnections: 100000,
       maxChannelsPerConnection: 100,
+      maxChannels: 100000,
+      maxBackendEventsPerSecond: 10000,
+      maxReadRequestsPerSecond: 1000,
       maxPresenceMembers: 100,
       maxPresenceUserInfoBytes: 1024,
       maxChannelNameLength: 164,

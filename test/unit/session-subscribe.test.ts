@@ -185,7 +185,10 @@ t.test('channels per connection are limited by maxChannelsPerConnection', async 
   connection.clear();
 
   send({ event: 'broadcastt:subscribe', data: { channel: 'c' } });
-  assertRefusedSubscription(t, connection, 'c', 'TooManyChannels', /at most 2 per connection/);
+  t.same(connection.decoded().map((f) => [f.event, f.channel]), [['broadcastt:error', undefined], ['broadcastt:subscription_error', 'c']], 'the 4301, then the subscription_error');
+  t.match(connection.decoded()[0]?.data, { code: WsErrors.OverLimit.code, message: /maxChannelsPerConnection: at most 2 channels per connection/, channel: 'c' });
+  t.match(connection.last(), { data: { type: 'TooManyChannels', error: /at most 2 per connection/ } });
+  t.equal(connection.closed, undefined, 'the connection stays');
   t.equal(index.subscriberCount(app.id, 'c'), 0);
   t.equal(session.channels.length, 2);
 
