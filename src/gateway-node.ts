@@ -67,6 +67,8 @@ export interface NodeParts {
   readonly webhooks?: Webhooks | undefined;
   /** What the node counts; nothing when metrics are off. */
   readonly metrics?: GatewayMetrics;
+  /** What each app did here, for the console; made by the node unless given (create gives it to the webhooks too). */
+  readonly activity?: AppActivity;
   readonly now?: () => number;
 }
 
@@ -117,7 +119,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
   private draining: Promise<void> | undefined;
   private drained: (() => void) | undefined;
 
-  constructor({ id, config, apps, log, fanOut, cluster, webhooks, metrics = NO_METRICS, now = Date.now }: NodeParts) {
+  constructor({ id, config, apps, log, fanOut, cluster, webhooks, metrics = NO_METRICS, now = Date.now, activity = new AppActivity(now) }: NodeParts) {
     this.id = id;
     this.metrics = metrics;
     this.appLimits = new AppLimits(() => cluster.nodeCount, now);
@@ -143,7 +145,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     this.counts = new SubscriptionCounts(this.index, cluster.store, (appId, channel) => this.toCluster({ kind: 'count', origin: id, appId, channel }), log, now);
     this.watchlists = new Watchlists(cluster.store, (appId, event, userId) => this.toCluster({ kind: 'user', origin: id, appId, event, userId }), log);
     this.broadcasts = new PendingBroadcasts(() => `${id}${BROADCAST_ID_SEPARATOR}${nanoid()}`);
-    this.activity = new AppActivity(now);
+    this.activity = activity;
     this.history = new ChannelHistory(apps.all(), cluster.history);
     if (this.history.isUsed && !cluster.history) throw new ConfigError('history rules need a history store: a cluster given a broker and a store must be given one too (or Redis)');
     this.logUnstored = throttledLog(log, 'warn', 'publication on a history channel dropped: its stream cannot be written');
@@ -157,8 +159,9 @@ export class GatewayNode implements SessionHost, ConsoleNode {
    */
   static async create(parts: Omit<NodeParts, 'cluster'>, given: ClusterParts = {}): Promise<GatewayNode> {
     const cluster = await ClusterNode.create(parts.id, parts.config, parts.log, given);
-    const webhooks = await Webhooks.create(parts.config, parts.apps, cluster.store, cluster.isClustered, parts.log, parts.metrics);
-    const node = new GatewayNode({ ...parts, cluster, webhooks });
+    const activity = new AppActivity(parts.now);
+    const webhooks = await Webhooks.create(parts.config, parts.apps, cluster.store, cluster.isClustered, parts.log, parts.metrics, (appId, report) => activity.webhookAttempted(appId, report));
+    const node = new GatewayNode({ ...parts, cluster, webhooks, activity });
     try {
       await node.start();
     } catch (error) {

@@ -1,5 +1,5 @@
 import { clock } from './format';
-import type { Refusal, Stats } from './live';
+import type { Refusal, Stats, WebhookAttempt } from './live';
 
 function Card({ label, value, hint }: { label: string; value: string; hint?: string }) {
   return (
@@ -62,16 +62,50 @@ export function Refusals({ refusals }: { refusals: readonly Refusal[] }) {
   );
 }
 
-/** The seam for webhooks (DESIGN D14): the gateway sends none yet, and says so rather than showing an empty list. */
-export function WebhookDeliveries({ deliveries }: { deliveries: null | readonly unknown[] }) {
+/** What became of the app's webhook requests on this node, newest first; null when it has no webhooks. */
+export function WebhookDeliveries({ deliveries }: { deliveries: null | readonly WebhookAttempt[] }) {
   return (
     <section class="panel webhooks" aria-label="Webhook deliveries">
-      <h2>Webhook deliveries</h2>
+      <h2>
+        Webhook deliveries <span class="muted">{deliveries?.length ?? ''}</span>
+      </h2>
       {deliveries === null ? (
-        <p class="muted">This gateway does not send webhooks yet. When it does, each delivery (events, URL, status, time) will be listed here.</p>
+        <p class="muted">This app has no webhooks configured (docs/webhooks.md).</p>
+      ) : deliveries.length === 0 ? (
+        <p class="muted">No webhook requests made on this node yet.</p>
       ) : (
-        <p class="muted">{deliveries.length} recent deliveries.</p>
+        <table>
+          <thead>
+            <tr>
+              <th>Time</th>
+              <th>Outcome</th>
+              <th>Events</th>
+              <th>URL</th>
+            </tr>
+          </thead>
+          <tbody>
+            {deliveries.map((attempt) => (
+              <tr key={attempt.seq}>
+                <td class="time">{clock(attempt.time)}</td>
+                <td class={`outcome ${attempt.outcome}`}>
+                  {OUTCOMES[attempt.outcome]}
+                  {attempt.ms === undefined ? '' : ` in ${attempt.ms} ms`}
+                  {attempt.detail && <span class="muted"> · {attempt.detail}</span>}
+                </td>
+                <td class="message">{attempt.events.join(', ')}</td>
+                <td class="about">{attempt.url}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </section>
   );
 }
+
+const OUTCOMES: Readonly<Record<WebhookAttempt['outcome'], string>> = {
+  delivered: 'delivered',
+  attempt_failed: 'failed, will retry',
+  failed: 'given up',
+  dropped: 'dropped',
+};

@@ -3,12 +3,13 @@ import { Actions } from './actions';
 import { ActivityCards, Refusals, WebhookDeliveries } from './activity';
 import { ApiError, type ConsoleSession, storedSession, storeSession } from './api';
 import { Channels } from './channels';
-import { type ChannelRef, LiveSocket, type Refusal, type Stats, type Watched } from './live';
+import { type ChannelRef, LiveSocket, type Refusal, type Stats, type Watched, type WebhookAttempt } from './live';
 import { entryOf, LiveLog, type LogEntry } from './live-log';
 import { SignIn } from './sign-in';
 
 const MAX_LOG_ENTRIES = 500;
 const MAX_REFUSALS = 100;
+const MAX_WEBHOOK_ATTEMPTS = 50;
 
 export function App() {
   const [session, setSession] = useState<ConsoleSession | undefined>(storedSession);
@@ -40,6 +41,7 @@ function useLive(session: ConsoleSession, onSignOut: (reason: string) => void) {
   const [live, setLive] = useState<LiveState>({ connection: 'connecting' });
   const [log, setLog] = useState<LogEntry[]>([]);
   const [refusals, setRefusals] = useState<Refusal[]>([]);
+  const [webhooks, setWebhooks] = useState<WebhookAttempt[] | null>(null);
   const [error, setError] = useState<string>();
   const socket = useRef<LiveSocket | undefined>(undefined);
   useEffect(() => {
@@ -51,6 +53,8 @@ function useLive(session: ConsoleSession, onSignOut: (reason: string) => void) {
         last = stats;
         setLive((s) => ({ ...s, stats, rate }));
         if (stats.refusals.length > 0) setRefusals((kept) => [...[...stats.refusals].reverse(), ...kept].slice(0, MAX_REFUSALS));
+        const attempts = stats.webhooks;
+        setWebhooks((kept) => (attempts === null ? null : [...[...attempts].reverse(), ...(kept ?? [])].slice(0, MAX_WEBHOOK_ATTEMPTS)));
       },
       watching: (watched) => setLive((s) => ({ ...s, watched })),
       frame: (frame) => setLog((entries) => [entryOf(frame), ...entries].slice(0, MAX_LOG_ENTRIES)),
@@ -65,11 +69,11 @@ function useLive(session: ConsoleSession, onSignOut: (reason: string) => void) {
     setError(undefined);
     socket.current?.watch(channel);
   }, []);
-  return { live, log, refusals, error, watch, clearLog: () => setLog([]) };
+  return { live, log, refusals, webhooks, error, watch, clearLog: () => setLog([]) };
 }
 
 function Dashboard({ session, onSignOut }: { session: ConsoleSession; onSignOut: (reason?: string) => void }) {
-  const { live, log, refusals, error, watch, clearLog } = useLive(session, onSignOut);
+  const { live, log, refusals, webhooks, error, watch, clearLog } = useLive(session, onSignOut);
   const remaining = useSecondsLeft(session.expiresAt);
   useEffect(() => {
     if (remaining <= 0) onSignOut('Your console sign-in expired; sign in again.');
@@ -103,7 +107,7 @@ function Dashboard({ session, onSignOut }: { session: ConsoleSession; onSignOut:
       </main>
       <section class="grid-bottom">
         <Refusals refusals={refusals} />
-        <WebhookDeliveries deliveries={live.stats?.webhooks ?? null} />
+        <WebhookDeliveries deliveries={webhooks} />
       </section>
     </div>
   );

@@ -5,9 +5,9 @@
  */
 
 // The server's own type: the page shows refusals exactly as src/console/app-activity.ts keeps them.
-import type { Refusal } from '../../src/console/app-activity.js';
+import type { Refusal, WebhookAttempt } from '../../src/console/app-activity.js';
 
-export type { Refusal };
+export type { Refusal, WebhookAttempt };
 
 export interface Stats {
   readonly time: number;
@@ -16,8 +16,8 @@ export interface Stats {
   readonly channels: number | null;
   readonly published: number;
   readonly refusals: readonly Refusal[];
-  /** Null: the gateway has no webhooks yet. */
-  readonly webhooks: null | readonly unknown[];
+  /** The webhook attempts made on this node since the last stats; null when the app has no webhooks. */
+  readonly webhooks: null | readonly WebhookAttempt[];
 }
 
 export interface Watched {

@@ -44,6 +44,7 @@ export class ConsoleSocket implements Watcher {
   private app: App | undefined;
   private watched: Channel | undefined;
   private lastRefusal = 0;
+  private lastWebhook = 0;
   /** The app's occupied channels when last counted (null: the cluster store could not be read), and when. */
   private channels: { count: number | null; atMs: number } | undefined;
   private lastSeenMs: number;
@@ -152,9 +153,9 @@ export class ConsoleSocket implements Watcher {
   }
 
   /**
-   * The app's counts, cluster-wide, and the refusals kept since the last ones sent. `channels` is null while
-   * the cluster store cannot be read. Webhooks are not part of the gateway yet: `webhooks` stays null until
-   * they are (docs/console.md).
+   * The app's counts, cluster-wide, and the refusals and webhook attempts kept on this node since the last
+   * ones sent. `channels` is null while the cluster store cannot be read; `webhooks` is null for an app that
+   * has none configured.
    */
   private async sendStats(app: App): Promise<void> {
     if (this.isSendingStats) return;
@@ -164,7 +165,9 @@ export class ConsoleSocket implements Watcher {
       const channels = await this.channelCount(app);
       const refusals = node.activity.refusalsSince(app.id, this.lastRefusal);
       this.lastRefusal = refusals.at(-1)?.seq ?? this.lastRefusal;
-      const stats = { time: this.host.nowMs(), connections: node.connectionCount(app.id), channels, published: node.activity.publishedCount(app.id), refusals, webhooks: null };
+      const webhooks = app.webhooks.length === 0 ? null : node.activity.webhooksSince(app.id, this.lastWebhook);
+      this.lastWebhook = webhooks?.at(-1)?.seq ?? this.lastWebhook;
+      const stats = { time: this.host.nowMs(), connections: node.connectionCount(app.id), channels, published: node.activity.publishedCount(app.id), refusals, webhooks };
       this.connection.send(encodeConsoleFrame(ConsoleEvents.stats, stats));
     } finally {
       this.isSendingStats = false;

@@ -1,7 +1,7 @@
 import type { App } from '../apps/app-registry.js';
 import { type Logger, throttledLog } from '../log.js';
 import { performance } from 'node:perf_hooks';
-import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { GatewayMetrics, WebhookOutcome } from '../metrics/gateway-metrics.js';
 import type { Delivery } from './delivery.js';
 import { postDelivery } from './post-delivery.js';
 
@@ -37,7 +37,30 @@ export interface DeliveryQueue {
 /** Deliveries of one app attempted at once, per node: a slow receiver holds this many requests open, no more. */
 export const CONCURRENT_DELIVERIES = 8;
 
-/** The attempts, the counters, their metrics and their log lines, shared by both queues. Repeated lines are throttled. */
+/**
+ * What became of a webhook request: an attempt `delivered` or `attempt_failed` (it will be retried), or the
+ * request `failed` (given up) or `dropped` (the queue was full).
+ */
+export interface AttemptReport {
+  readonly url: string;
+  /** The Webhook-Id header: the same on every attempt of one request. */
+  readonly webhookId: string;
+  /** The names of the events it carries, in order. */
+  readonly events: readonly string[];
+  readonly outcome: WebhookOutcome;
+  /** Why it was not delivered: an HTTP status, a timeout, a network error. */
+  readonly detail?: string;
+  /** How long the attempt took. */
+  readonly ms?: number;
+}
+
+/** Told of every attempt and fate (the console's list of deliveries). */
+export type AttemptObserver = (appId: string, report: AttemptReport) => void;
+
+/**
+ * The attempts, the counters, their metrics, their log lines and their observer, shared by both queues.
+ * Repeated lines are throttled.
+ */
 export class DeliveryOutcomes {
   delivered = 0;
   dropped = 0;
@@ -48,6 +71,7 @@ export class DeliveryOutcomes {
   constructor(
     log: Logger,
     private readonly metrics: GatewayMetrics,
+    private readonly observe?: AttemptObserver,
   ) {
     this.logDropped = throttledLog(log, 'warn', 'webhook queue full: delivery dropped (webhookMaxQueued)');
     this.logFailed = throttledLog(log, 'warn', 'webhook delivery given up (retried for webhookRetryForMs, or the node stopped)');
@@ -59,19 +83,36 @@ export class DeliveryOutcomes {
     const failure = await postDelivery(delivery, app.webhookTimeoutMs);
     const seconds = (performance.now() - startedAtMs) / 1000;
     if (failure === undefined) this.delivered++;
-    this.metrics.webhook(app.id, failure === undefined ? 'delivered' : 'attempt_failed', seconds);
+    const outcome = failure === undefined ? 'delivered' : 'attempt_failed';
+    this.metrics.webhook(app.id, outcome, seconds);
+    this.report(delivery, outcome, failure, Math.round(seconds * MS_PER_SECOND));
     return failure;
   }
 
   overflow(app: App, delivery: Delivery): void {
     this.dropped++;
     this.metrics.webhook(app.id, 'dropped');
+    this.report(delivery, 'dropped', `the queue holds webhookMaxQueued (${app.webhookMaxQueued})`);
     this.logDropped({ appId: app.id, url: delivery.url, webhookId: delivery.id, webhookMaxQueued: app.webhookMaxQueued, droppedSinceStart: this.dropped });
   }
 
   gaveUp(app: App, delivery: Delivery, why: string): void {
     this.failed++;
     this.metrics.webhook(app.id, 'failed');
+    this.report(delivery, 'failed', why);
     this.logFailed({ appId: app.id, url: delivery.url, webhookId: delivery.id, lastError: why, failedSinceStart: this.failed });
   }
+
+  private report(delivery: Delivery, outcome: WebhookOutcome, detail: string | undefined, ms?: number): void {
+    if (!this.observe) return;
+    this.observe(delivery.appId, { url: delivery.url, webhookId: delivery.id, events: eventNamesOf(delivery), outcome, ...(detail === undefined ? {} : { detail }), ...(ms === undefined ? {} : { ms }) });
+  }
+}
+
+const MS_PER_SECOND = 1000;
+
+/** The event names a delivery carries, read back from its body (webhooks are not on the publish path). */
+function eventNamesOf(delivery: Delivery): string[] {
+  const { events } = JSON.parse(delivery.body) as { events: Array<{ name: string }> };
+  return events.map((event) => event.name);
 }

@@ -2,7 +2,7 @@ import type { App } from '../apps/app-registry.js';
 import type { Logger } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Delivery } from './delivery.js';
-import { CONCURRENT_DELIVERIES, type DeliveryQueue, DeliveryOutcomes, type WebhookStats } from './delivery-queue.js';
+import { type AttemptObserver, CONCURRENT_DELIVERIES, type DeliveryQueue, DeliveryOutcomes, type WebhookStats } from './delivery-queue.js';
 import { retryDelayMs } from './retry-policy.js';
 
 interface Entry {
@@ -32,9 +32,10 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
   constructor(
     log: Logger,
     metrics: GatewayMetrics,
+    observe?: AttemptObserver,
     private readonly now: () => number = Date.now,
   ) {
-    this.outcomes = new DeliveryOutcomes(log, metrics);
+    this.outcomes = new DeliveryOutcomes(log, metrics, observe);
   }
 
   add(app: App, delivery: Delivery): void {

@@ -4,7 +4,7 @@ import type { App } from '../apps/app-registry.js';
 import { type Logger, throttledLog } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Delivery } from './delivery.js';
-import { CONCURRENT_DELIVERIES, type DeliveryQueue, DeliveryOutcomes, type WebhookStats } from './delivery-queue.js';
+import { type AttemptObserver, CONCURRENT_DELIVERIES, type DeliveryQueue, DeliveryOutcomes, type WebhookStats } from './delivery-queue.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { WebhookSettings } from './webhooks.js';
 
@@ -54,8 +54,9 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     apps: readonly App[],
     log: Logger,
     metrics: GatewayMetrics,
+    observe?: AttemptObserver,
   ) {
-    this.outcomes = new DeliveryOutcomes(log, metrics);
+    this.outcomes = new DeliveryOutcomes(log, metrics, observe);
     this.logRedisError = throttledLog(log, 'warn', 'webhook queue: redis error');
     for (const app of apps) this.open(app);
   }

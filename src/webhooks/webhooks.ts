@@ -6,7 +6,7 @@ import type { GatewayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { type GatewayMetrics, NO_METRICS } from '../metrics/gateway-metrics.js';
 import { DepartureTimers } from './departure-timers.js';
-import type { DeliveryQueue, WebhookStats } from './delivery-queue.js';
+import type { AttemptObserver, DeliveryQueue, WebhookStats } from './delivery-queue.js';
 import { MemoryDeliveryQueue } from './memory-delivery-queue.js';
 import { WebhookRoutes } from './routes.js';
 import { StoreDecisions } from './store-decisions.js';
@@ -52,10 +52,20 @@ export class Webhooks implements MemberWebhooks, CacheMissWebhooks {
    * The node's webhooks, or undefined when none of its apps has any. A node configured with Redis queues its
    * deliveries there (BullMQ, loaded only then); any other keeps them in memory.
    */
-  static async create(settings: WebhookSettings, apps: AppRegistry, store: ClusterStore, isClustered: boolean, log: Logger, metrics: GatewayMetrics = NO_METRICS): Promise<Webhooks | undefined> {
+  static async create(
+    settings: WebhookSettings,
+    apps: AppRegistry,
+    store: ClusterStore,
+    isClustered: boolean,
+    log: Logger,
+    metrics: GatewayMetrics = NO_METRICS,
+    observe?: AttemptObserver,
+  ): Promise<Webhooks | undefined> {
     const withWebhooks = [...apps.all()].filter((app) => app.webhooks.length > 0);
     if (withWebhooks.length === 0) return undefined;
-    const queue = settings.redis ? new (await import('./redis-delivery-queue.js')).RedisDeliveryQueue(settings, withWebhooks, log, metrics) : new MemoryDeliveryQueue(log, metrics);
+    const queue = settings.redis
+      ? new (await import('./redis-delivery-queue.js')).RedisDeliveryQueue(settings, withWebhooks, log, metrics, observe)
+      : new MemoryDeliveryQueue(log, metrics, observe);
     return new Webhooks(withWebhooks, store, queue, isClustered, settings.redisHeartbeatMs, log);
   }
 

@@ -8,6 +8,7 @@ import { HttpErrors, WsErrors } from '../../src/errors.js';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { consolePageBuilt, consoleSignIn, consoleSocket, openConsoleSocket } from '../helpers/console.js';
 import { DEMO_APP, httpExchange, httpRequest, type Running, signedGet, signedPost, startGateway, subscribedClient } from '../helpers/gateway.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
 const APP_A = { id: 'app-a', key: 'key-a', secret: 'secret-of-a' } as const;
@@ -151,6 +152,27 @@ t.test('the console socket wants its token first', async (t) => {
   socket.send({ event: 'console:ping' });
   await socket.next('console:pong');
   t.pass('and the socket stays');
+});
+
+t.test('the console lists the app\'s webhook requests: each attempt, its events, its URL and its outcome', async (t) => {
+  const receiver = await startReceiver(t, (n) => (n === 0 ? 500 : 200));
+  const webhookApp = { ...DEMO_APP, webhookBatchDelayMs: 20, webhookRetryBaseMs: 50, webhooks: [{ url: receiver.url }] };
+  const running = await startGateway(t, { apps: [webhookApp], console: true });
+  const socket = await consoleSocket(running, await tokenOf(running, webhookApp));
+  t.teardown(() => socket.close());
+  t.match(await socket.next('console:stats'), { data: { webhooks: [] } }, 'an app with webhooks starts with an empty list');
+  await subscribedClient(t, running, 'news');
+  const seen: Array<Record<string, unknown>> = [];
+  while (seen.length < 2) {
+    const { data } = await socket.next('console:stats');
+    seen.push(...((data as { webhooks: Array<Record<string, unknown>> }).webhooks ?? []));
+  }
+  t.match(seen, [
+    { url: receiver.url, events: ['channel_occupied'], outcome: 'attempt_failed', detail: 'answered 500', ms: Number },
+    { url: receiver.url, events: ['channel_occupied'], outcome: 'delivered', ms: Number },
+  ]);
+  t.equal(seen[0]?.webhookId, seen[1]?.webhookId, 'the retry is the same request');
+  t.equal(receiver.requests.length, 2);
 });
 
 t.test('a watched channel shows its events, broadcasts, responses and member changes', async (t) => {
