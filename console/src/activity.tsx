@@ -89,10 +89,10 @@ export function WebhookDeliveries({ deliveries }: { deliveries: null | readonly 
                 <td class="time">{clock(attempt.time)}</td>
                 <td class={`outcome ${attempt.outcome}`}>
                   {OUTCOMES[attempt.outcome]}
-                  {attempt.ms === undefined ? '' : ` in ${attempt.ms} ms`}
+                  {attempt.ms === undefined ? '' : ` · ${attempt.ms} ms`}
                   {attempt.detail && <span class="muted"> · {attempt.detail}</span>}
                 </td>
-                <td class="message">{attempt.events.join(', ')}</td>
+                <td class="events">{attempt.events.join(', ')}</td>
                 <td class="about">{attempt.url}</td>
               </tr>
             ))}
@@ -105,7 +105,7 @@ export function WebhookDeliveries({ deliveries }: { deliveries: null | readonly 
 
 const OUTCOMES: Readonly<Record<WebhookAttempt['outcome'], string>> = {
   delivered: 'delivered',
-  attempt_failed: 'failed, will retry',
+  attempt_failed: 'failed (retried later)',
   failed: 'given up',
   dropped: 'dropped',
 };

@@ -7,6 +7,7 @@ import { WsErrors } from '../../src/errors.js';
 import { authenticateUser } from '../../src/protocol/channel-auth.js';
 import { consolePageBuilt } from '../helpers/console.js';
 import { DEMO_APP, signedGet, signedPost, startGateway } from '../helpers/gateway.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 import { TestClient } from '../helpers/ws-client.js';
 
 /** Debian's Chromium; .ci/run installs it (apt-get install chromium). */
@@ -28,7 +29,10 @@ async function submit(page: Page, form: string, fields: Record<string, string>, 
 
 t.test('the console in headless Chromium: sign in, watch, publish, broadcast, terminate', { skip, timeout: 120_000 }, async (t) => {
   await consolePageBuilt();
-  const running = await startGateway(t);
+  // The demo app, with its webhooks going to a real receiver that refuses the first request.
+  const receiver = await startReceiver(t, (n) => (n === 0 ? 500 : 200));
+  const webhooks = { webhookBatchDelayMs: 20, webhookRetryBaseMs: 50, webhooks: [{ url: receiver.url }] };
+  const running = await startGateway(t, { apps: [{ ...DEMO_APP, ...webhooks }], console: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   t.teardown(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
@@ -101,6 +105,14 @@ t.test('the console in headless Chromium: sign in, watch, publish, broadcast, te
     await page.locator('.entry.kind-response', { hasText: '{"name":"ann"}' }).waitFor();
     await page.locator('.entry.kind-broadcast', { hasText: 'who' }).waitFor();
     t.pass('the broadcast and its response are in the live log');
+  });
+
+  await t.test('the webhook panel lists the request lobby\'s channel_occupied made: refused once, then delivered', async (t) => {
+    const panel = page.getByRole('region', { name: 'Webhook deliveries' });
+    await panel.locator('.outcome.delivered').waitFor();
+    const rows = await panel.locator('tbody tr').allTextContents();
+    t.match(rows, [/delivered · \d+ ms.*channel_occupied/, /failed \(retried later\) · \d+ ms · answered 500.*channel_occupied/]);
+    t.equal(receiver.requests.length, 2);
   });
 
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
