@@ -248,7 +248,7 @@ export function helpText(): string {
     '',
     `  ${'--config <file>'.padEnd(flagWidth)}${'GATEWAY_CONFIG'.padEnd(envWidth)}JSON file, see protocol/config.schema.json`,
     ...rows,
-    `  (environment only)              ${APP_ENV.id}, ${APP_ENV.key}, ${APP_ENV.secret}`,
+    `  ${'(environment only)'.padEnd(flagWidth)}${APP_ENV.id}, ${APP_ENV.key}, ${APP_ENV.secret}`,
     '      Serve this one app instead of the demo app or the config file\'s apps.',
     '  --help                          Print this help.',
     '',
