@@ -49,6 +49,8 @@ export interface Health {
   readonly uptimeSeconds: number;
   /** This node's webhook deliveries, when an app has webhooks. */
   readonly webhooks?: WebhookStats;
+  /** Messages from the other nodes this node has received (in a cluster routed by channel, only its channels'). */
+  readonly clusterMessagesReceived: number;
 }
 
 export interface NodeParts {
@@ -377,12 +379,15 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     return (app ? this.sessions.countFor(app) : 0) + this.cluster.connectionsElsewhere(appId);
   }
 
+  /** A console watches the channel: in a cluster routed by channel, this node follows it meanwhile (D21). */
   watch(appId: string, channel: ChannelName, watcher: Watcher): void {
     this.index.watch(appId, channel, watcher);
+    void this.cluster.broker.follow?.(appId, channel);
   }
 
   unwatch(appId: string, channel: ChannelName, watcher: Watcher): void {
     this.index.unwatch(appId, channel, watcher);
+    if (this.index.subscriberCount(appId, channel) === 0 && !this.index.isWatched(appId, channel)) this.cluster.broker.unfollow?.(appId, channel);
   }
 
   /** A REST request of the app was refused (ApiNode). */
@@ -392,10 +397,13 @@ export class GatewayNode implements SessionHost, ConsoleNode {
 
   // SessionHost: what sessions do through their node.
 
-  join(appId: string, channel: ChannelName, session: Session, held = false): void {
-    const joined = this.index.join(appId, channel, session, held);
+  join(appId: string, channel: ChannelName, session: Session, held = false): Promise<void> | undefined {
+    // Followed first: a session that has to wait for the channel's messages joins held until they come (D21).
+    const routed = this.cluster.broker.follow?.(appId, channel);
+    const joined = this.index.join(appId, channel, session, held || routed !== undefined);
     if (joined === 'first') this.webhooks?.firstSubscriber(session.app, channel);
     if (joined !== 'already' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
+    return routed;
   }
 
   attach(appId: string, channel: ChannelName, session: Session): void {
@@ -406,6 +414,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     const left = this.index.leave(appId, channel, session);
     if (left !== 'absent' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
     if (left !== 'last') return;
+    if (!this.index.isWatched(appId, channel)) this.cluster.broker.unfollow?.(appId, channel);
     this.continuity.forget(appId, channel);
     this.webhooks?.lastSubscriberLeft(session.app, channel);
   }
@@ -447,6 +456,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       connections: this.sessions.size,
       channels: this.index.channelCount(),
       pendingBroadcasts: this.broadcasts.size,
+      clusterMessagesReceived: this.cluster.messagesReceived,
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
       ...(this.webhooks && { webhooks: this.webhooks.stats() }),
     };

@@ -1,11 +1,39 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, throttledLog } from '../log.js';
+
+/**
+ * Where a cluster's Redis is: a standalone server's URL, or the URLs of some nodes of a Redis Cluster (the
+ * client finds the others from them: listing more than one only matters while the first is down).
+ */
+export type RedisTarget = string | { readonly clusterNodes: readonly string[] };
+
+/** The target a configuration names: `redis` (comma-separated URLs when `redisCluster` is on). */
+export function redisTarget(config: { readonly redis: string; readonly redisCluster: boolean }): RedisTarget {
+  return config.redisCluster ? { clusterNodes: config.redis.split(',') } : config.redis;
+}
+
+/** The Redis client of a target: ioredis' Cluster client for a Redis Cluster, with `clusterOptions` given. */
+export function redisClient(target: RedisTarget, options: RedisOptions, clusterOptions: { readonly shardedSubscribers?: boolean } = {}): Redis | Cluster {
+  if (typeof target === 'string') return new Redis(target, options);
+  const [first = ''] = target.clusterNodes;
+  // Credentials come from the first URL; every node of a Redis Cluster shares them.
+  const { username, password } = new URL(first);
+  const credentials = { ...(username === '' ? {} : { username: decodeURIComponent(username) }), ...(password === '' ? {} : { password: decodeURIComponent(password) }) };
+  return new Cluster([...target.clusterNodes], {
+    redisOptions: { ...options, ...credentials, lazyConnect: false },
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    lazyConnect: options.lazyConnect ?? false,
+    ...clusterOptions,
+  });
+}
 
 export interface RedisConnectionOptions {
   /** A command unanswered this long fails; a PING unanswered this long makes the connection start over. */
   readonly commandTimeoutMs: number;
   /** Queue commands while disconnected (the subscriber, so ioredis subscribes again on reconnect). */
   readonly queueWhileDown?: boolean;
+  /** On a Redis Cluster: one sharded subscriber connection per master (ioredis' shardedSubscribers). */
+  readonly shardedSubscribers?: boolean;
 }
 
 /**
@@ -19,7 +47,7 @@ export interface RedisConnectionOptions {
  * before that, a failure is the startup error's to report, in one line.
  */
 export class RedisConnection {
-  readonly redis: Redis;
+  readonly redis: Redis | Cluster;
   /** Set once the node has joined: from then on connection errors are logged. */
   joined = false;
   private lastError: Error | undefined;
@@ -28,7 +56,7 @@ export class RedisConnection {
   private readonly logError: ReturnType<typeof throttledLog>;
 
   constructor(
-    url: string,
+    target: RedisTarget,
     private readonly role: string,
     private readonly log: Logger,
     private readonly options: RedisConnectionOptions,
@@ -40,7 +68,7 @@ export class RedisConnection {
       commandTimeout: options.commandTimeoutMs,
       connectTimeout: options.commandTimeoutMs,
     };
-    this.redis = new Redis(url, settings);
+    this.redis = redisClient(target, settings, options.shardedSubscribers === true ? { shardedSubscribers: true } : {});
     this.logError = throttledLog(log, 'warn', 'redis connection error');
     this.redis.on('error', (error: Error) => {
       this.lastError = error;
