@@ -318,6 +318,8 @@ export class GatewayNode implements SessionHost, ConsoleNode {
         return;
       case 'terminate':
         return this.terminateHere(message.appId, message.userId);
+      case 'joined':
+        return; // heard above: the node is live
       case 'member':
         return this.presence.deliver({ appId: message.appId, channel: message.channel, kind: message.event, data: message.data });
     }

@@ -147,7 +147,8 @@ export class ClusterNode {
     this.hooks = hooks;
     if (!this.isClustered) return;
     const beat = () => void this.heartbeat(hooks);
-    beat();
+    // Once the store knows this node, the others are told: they take it for live before their next heartbeat.
+    void this.heartbeat(hooks).then(() => this.broker.send({ kind: 'joined', origin: this.id }));
     this.heartbeatTimer = setInterval(beat, this.settings.redisHeartbeatMs).unref();
   }
 

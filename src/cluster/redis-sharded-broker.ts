@@ -25,7 +25,7 @@ interface Followed {
  * sharded channel of its own, named with the hash tag of its partition (redis-names.ts); a node SSUBSCRIBEs to
  * it when its first subscriber there arrives and SUNSUBSCRIBEs a linger after its last left, and a publish is
  * SPUBLISHed there only. Besides: the node's own channel (broadcast responses meant for it) and one channel
- * every node follows (terminations, users going online or offline).
+ * every node follows (terminations, users going online or offline, nodes joining).
  *
  * One subscriber connection on standalone Redis; on a Redis Cluster, ioredis' sharded subscribers: one
  * connection per master, whatever the number of channels. Per channel, order is Redis's: one publisher's
@@ -152,6 +152,7 @@ export class RedisShardedBroker implements Broker {
         return this.ownChannel;
       case 'terminate':
       case 'user':
+      case 'joined':
         return this.everyNode;
     }
   }

@@ -139,7 +139,7 @@ t.test('the wire form round-trips every field, frames with newlines included', a
   const count: ClusterMessage = { kind: 'count', origin: 'n2', appId: 'app', channel: '#server-to-user-a:b|c' };
   const user: ClusterMessage = { kind: 'user', origin: 'n3', appId: 'app', event: 'offline', userId: 'auth0|42\nx' };
   const stored: ClusterMessage = { kind: 'stored', origin: 'n1', appId: 'app', channel: 'chat-1', epoch: 'Ab-_9', offset: 12, frame: '{"event":"e","channel":"chat-1","data":"{}","offset":12}' };
-  const messages = [message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }, response, terminate, cached, count, user, stored, { ...stored, exceptSocketId: '3.4' }];
+  const messages = [{ kind: 'joined', origin: 'n4' } as ClusterMessage, message('n1', 1), { ...message('n2', 2), exceptSocketId: '1.2', frame: 'line one\nline two' }, response, terminate, cached, count, user, stored, { ...stored, exceptSocketId: '3.4' }];
   for (const m of messages) {
     t.same(decodeClusterMessage(encodeClusterMessage(m)), m);
   }
