@@ -36,10 +36,13 @@ export async function testRedisTarget(t: Test): Promise<RedisTarget> {
   return ON_REDIS_CLUSTER ? { clusterNodes: url.split(',') } : url;
 }
 
-/** The gateway flags that join the test's Redis (a Redis Cluster when ON_REDIS_CLUSTER). */
+/** The gateway flags that join `url`: a Redis Cluster when it is the one ON_REDIS_CLUSTER names. */
 export function redisFlags(url: string): string[] {
-  return ['--redis', url, ...(ON_REDIS_CLUSTER ? ['--redis-cluster', 'true'] : [])];
+  return ['--redis', url, ...(ON_REDIS_CLUSTER && url === process.env.REDIS_URL ? ['--redis-cluster', 'true'] : [])];
 }
+
+/** For tests that stop, freeze or restart a standalone Redis of their own: not what a Redis Cluster run is for. */
+export const STANDALONE_ONLY = { skip: ON_REDIS_CLUSTER && 'it restarts a standalone Redis of its own' };
 
 /** Runs a redis-cli command (one key's, so it finds its node on a Redis Cluster: -c follows redirections). */
 export function redisCli(target: RedisTarget, args: readonly string[]): string {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { WsErrors } from '../../src/errors.js';
 import { type GatewayProcess, presenceMember, startNodes } from '../helpers/cluster.js';
-import { startRedis } from '../helpers/redis.js';
+import { startRedis, STANDALONE_ONLY } from '../helpers/redis.js';
 import { waitFor } from '../helpers/cli.js';
 import { DEMO_APP, type JsonBody, signedGet, signedPost } from '../helpers/gateway.js';
 import { TestClient, until } from '../helpers/ws-client.js';
@@ -93,7 +93,7 @@ async function tryConnect(url: string): Promise<'established' | number> {
   return outcome ?? (await client.closed).code;
 }
 
-t.test('a Redis restart is survived: local delivery goes on, then the nodes rejoin and write their state again', async (t) => {
+t.test('a Redis restart is survived: local delivery goes on, then the nodes rejoin and write their state again', STANDALONE_ONLY, async (t) => {
   const redis = await startRedis(t);
   const nodes = await startNodes(t, 3, [...FAST_CLUSTER, '--log-level', 'info'], redis.url);
   const [one, two, three] = nodes as [GatewayProcess, GatewayProcess, GatewayProcess];
