@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, throttledLog } from '../log.js';
 
@@ -16,12 +17,16 @@ export function redisTarget(config: { readonly redis: string; readonly redisClus
 export function redisClient(target: RedisTarget, options: RedisOptions, clusterOptions: { readonly shardedSubscribers?: boolean } = {}): Redis | Cluster {
   if (typeof target === 'string') return new Redis(target, options);
   const [first = ''] = target.clusterNodes;
+  const { enableOfflineQueue: _queue, lazyConnect: _lazy, ...nodeOptions } = options;
   // Credentials come from the first URL; every node of a Redis Cluster shares them.
   const { username, password } = new URL(first);
   const credentials = { ...(username === '' ? {} : { username: decodeURIComponent(username) }), ...(password === '' ? {} : { password: decodeURIComponent(password) }) };
   return new Cluster([...target.clusterNodes], {
-    redisOptions: { ...options, ...credentials, lazyConnect: false },
-    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    // Queueing and connecting are the Cluster client's to decide for its nodes' connections.
+    redisOptions: { ...nodeOptions, ...credentials },
+    // Its ready check goes through its own queue: without one it can fail to ever become ready (ioredis 5.11).
+    // Callers that must not queue check isReady first, and commandTimeout bounds every command.
+    enableOfflineQueue: true,
     lazyConnect: options.lazyConnect ?? false,
     ...clusterOptions,
   });
@@ -79,8 +84,12 @@ export class RedisConnection {
 
   /** Connects and starts the watchdog; rejects with why (ioredis itself says only "Connection is closed."). */
   async connect(): Promise<void> {
+    // ioredis' sharded subscribers of a Cluster are made once its slots are known, after it is ready; an SSUBSCRIBE
+    // sent before they are can be lost (ioredis 5.11), so a subscriber is connected only once they are.
+    const subscribers = this.options.shardedSubscribers === true && this.redis instanceof Cluster ? once(this.redis, 'subscribersReady') : undefined;
     try {
       await this.redis.connect();
+      await subscribers;
     } catch (error) {
       throw this.lastError ?? error;
     }
