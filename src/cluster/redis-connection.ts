@@ -37,7 +37,7 @@ export interface RedisConnectionOptions {
   readonly commandTimeoutMs: number;
   /** Queue commands while disconnected (the subscriber, so ioredis subscribes again on reconnect). */
   readonly queueWhileDown?: boolean;
-  /** On a Redis Cluster: one sharded subscriber connection per master (ioredis' shardedSubscribers). */
+  /** A sharded subscriber; on a Redis Cluster, one connection per master (ioredis' shardedSubscribers). */
   readonly shardedSubscribers?: boolean;
 }
 
@@ -72,6 +72,9 @@ export class RedisConnection {
       lazyConnect: true,
       commandTimeout: options.commandTimeoutMs,
       connectTimeout: options.commandTimeoutMs,
+      // A sharded subscriber subscribes again itself (redis-sharded-broker.ts): ioredis would forget what it
+      // was asked to subscribe to while the connection was down.
+      ...(options.shardedSubscribers === true ? { autoResubscribe: false } : {}),
     };
     this.redis = redisClient(target, settings, options.shardedSubscribers === true ? { shardedSubscribers: true } : {});
     this.logError = throttledLog(log, 'warn', 'redis connection error');

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { type Logger, throttledLog } from '../log.js';
 import type { Broker } from './broker.js';
 import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './cluster-message.js';
@@ -16,6 +17,7 @@ export interface ShardedBrokerSettings {
 
 /** A channel this node follows: `ready` until its SSUBSCRIBE is answered, `linger` once its last subscriber left. */
 interface Followed {
+  readonly partition: number;
   ready: Promise<void> | undefined;
   linger: NodeJS.Timeout | undefined;
 }
@@ -29,10 +31,11 @@ interface Followed {
  *
  * One subscriber connection on standalone Redis; on a Redis Cluster, ioredis' sharded subscribers: one
  * connection per master, whatever the number of channels. Per channel, order is Redis's: one publisher's
- * messages on one channel reach a subscriber in the order sent. ioredis subscribes again to every channel
- * followed when a connection comes back (standalone: its autoResubscribe; a Cluster: its subscriber group, one
- * SSUBSCRIBE per slot, which the partitions keep few). While Redis is away, publishes are dropped, as
- * redis-broker.ts does.
+ * messages on one channel reach a subscriber in the order sent. When a connection comes back, every channel
+ * followed is subscribed to again, one SSUBSCRIBE per partition (a Redis Cluster refuses one across slots, and
+ * the partitions keep them few): on standalone Redis by this class, as ioredis forgets the channels it was
+ * asked for while down; on a Cluster by ioredis' subscriber group, which keeps them. While Redis is away,
+ * publishes are dropped, as redis-broker.ts does.
  */
 export class RedisShardedBroker implements Broker {
   private readonly publisher: RedisConnection;
@@ -71,18 +74,31 @@ export class RedisShardedBroker implements Broker {
     // Two slots, so two commands: a Redis Cluster refuses one SSUBSCRIBE across slots.
     await this.subscriber.redis.ssubscribe(this.ownChannel);
     await this.subscriber.redis.ssubscribe(this.everyNode);
+    if (!(this.subscriber.redis instanceof Cluster)) this.subscriber.redis.on('ready', () => this.resubscribe());
     this.publisher.joined = this.subscriber.joined = true;
   }
 
+  /** Standalone Redis is back: every channel followed, again, one SSUBSCRIBE per partition. */
+  private resubscribe(): void {
+    const byPartition = new Map<number, string[]>([[-1, [this.ownChannel, this.everyNode]]]);
+    for (const [name, { partition }] of this.followed) {
+      const names = byPartition.get(partition);
+      if (names) names.push(name);
+      else byPartition.set(partition, [name]);
+    }
+    for (const names of byPartition.values()) this.subscriber.redis.ssubscribe(...names).catch((error: Error) => this.logUnfollowed({ channels: names.length, reason: error.message }));
+  }
+
   follow(appId: string, channel: string): Promise<void> | undefined {
-    const name = this.channelOf(appId, channel);
+    const partition = partitionOf(appId, channel, this.settings.partitions);
+    const name = shardChannel(this.prefix, partition, appId, channel);
     const known = this.followed.get(name);
     if (known) {
       clearTimeout(known.linger);
       known.linger = undefined;
       return known.ready;
     }
-    const entry: Followed = { ready: undefined, linger: undefined };
+    const entry: Followed = { partition, ready: undefined, linger: undefined };
     this.followed.set(name, entry);
     entry.ready = this.subscribe(name).then(() => {
       entry.ready = undefined;
