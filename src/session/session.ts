@@ -342,7 +342,7 @@ export class Session implements Subscriber {
       answered = this.answerWhenReady(channel, this.startHolding(channel), routed, undefined, recovery);
     }
     // A cache channel's last event follows the answer (and on a history channel what it recovered).
-    if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, answered);
+    if (isCacheChannel(channel)) this.replayCache(channel, routed, answered);
   }
 
   /** A user channel is joined only by connections signed in as its user (pusher-js joins its own after signin). */
@@ -404,8 +404,18 @@ export class Session implements Subscriber {
       const recovery = history && (() => this.host.history.recover(this.app, channel, history.rule, history.since));
       const answered = this.answerWhenReady(channel, held, routed, () => presence.snapshot(this.app.id, channel), recovery);
       // Read from the join on, so no cached event delivered meanwhile is overtaken; sent after the answer.
-      if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, answered);
+      if (isCacheChannel(channel)) this.replayCache(channel, routed, answered);
     });
+  }
+
+  /**
+   * A cache channel's last event, read once this node receives the channel (`routed`), so that no newer event
+   * published elsewhere meanwhile is missed, and sent after `answered`.
+   */
+  private replayCache(channel: ChannelName, routed: Promise<void> | undefined, answered: Promise<void> | undefined): void {
+    const replay = () => this.host.cache.replay(this.app, channel, this, answered);
+    if (routed) void routed.then(replay);
+    else replay();
   }
 
   private startHolding(channel: ChannelName): HeldFrames {
