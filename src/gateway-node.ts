@@ -49,7 +49,10 @@ export interface Health {
   readonly uptimeSeconds: number;
   /** This node's webhook deliveries, when an app has webhooks. */
   readonly webhooks?: WebhookStats;
-  /** Messages from the other nodes this node has received (in a cluster routed by channel, only its channels'). */
+  /**
+   * Cluster messages this node has received through Redis since it started: the other nodes', and the stored
+   * publications Redis sends it for a history channel. In a cluster routed by channel, only its channels'.
+   */
   readonly clusterMessagesReceived: number;
 }
 

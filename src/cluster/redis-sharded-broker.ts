@@ -59,7 +59,7 @@ export class RedisShardedBroker implements Broker {
     this.logDropped = throttledLog(log, 'warn', 'redis publish dropped');
     this.logUnfollowed = throttledLog(log, 'warn', 'a channel could not be followed in time: its subscribers get this node\'s publishes until Redis answers');
     this.publisher = new RedisConnection(target, 'publisher', log, { commandTimeoutMs: settings.commandTimeoutMs });
-    // Queued while disconnected, so a channel followed meanwhile is subscribed to on reconnect.
+    // Queued while disconnected rather than failed at once; on standalone Redis, resubscribe() makes them again.
     this.subscriber = new RedisConnection(target, 'subscriber', log, { commandTimeoutMs: settings.commandTimeoutMs, queueWhileDown: true, shardedSubscribers: true });
   }
 
