@@ -20,6 +20,10 @@ export interface GatewayConfig {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly redis: string;
+  readonly redisCluster: boolean;
+  readonly redisRouting: 'sharded' | 'fanout';
+  readonly redisPartitions: number;
+  readonly redisUnsubscribeLingerMs: number;
   readonly redisPrefix: string;
   readonly redisHeartbeatMs: number;
   readonly redisNodeTimeoutMs: number;
@@ -72,6 +76,12 @@ export function resolveConfig(options: GatewayOptions = {}, source = 'config'): 
   // One late heartbeat must not make the others take a live node for dead.
   if (resolved.redisNodeTimeoutMs < 2 * resolved.redisHeartbeatMs) {
     throw new ConfigError(`${source}: config.redisNodeTimeoutMs must be at least twice config.redisHeartbeatMs`);
+  }
+  if (resolved.redisRouting === 'fanout' && resolved.redisCluster) {
+    throw new ConfigError(`${source}: config.redisRouting "fanout" needs standalone Redis; a Redis Cluster routes "sharded"`);
+  }
+  if (resolved.redis.includes(',') && !resolved.redisCluster) {
+    throw new ConfigError(`${source}: config.redis lists several URLs, which only a Redis Cluster takes (set config.redisCluster)`);
   }
   if ((resolved.tlsCertFile === '') !== (resolved.tlsKeyFile === '')) {
     throw new ConfigError(`${source}: config.tlsCertFile and config.tlsKeyFile go together; set both or neither`);

@@ -53,6 +53,11 @@ export interface Health {
   readonly uptimeSeconds: number;
   /** This node's webhook deliveries, when an app has webhooks. */
   readonly webhooks?: WebhookStats;
+  /**
+   * Cluster messages this node has received through Redis since it started: the other nodes', and the stored
+   * publications Redis sends it for a history channel. In a cluster routed by channel, only its channels'.
+   */
+  readonly clusterMessagesReceived: number;
 }
 
 export interface NodeParts {
@@ -341,6 +346,8 @@ export class GatewayNode implements SessionHost, ConsoleNode {
         return;
       case 'terminate':
         return this.terminateHere(message.appId, message.userId);
+      case 'joined':
+        return; // heard above: the node is live
       case 'member':
         return this.presence.deliver({ appId: message.appId, channel: message.channel, kind: message.event, data: message.data });
     }
@@ -403,12 +410,15 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     return (app ? this.sessions.countFor(app) : 0) + this.cluster.connectionsElsewhere(appId);
   }
 
+  /** A console watches the channel: in a cluster routed by channel, this node follows it meanwhile (D21). */
   watch(appId: string, channel: ChannelName, watcher: Watcher): void {
     this.index.watch(appId, channel, watcher);
+    void this.cluster.broker.follow?.(appId, channel);
   }
 
   unwatch(appId: string, channel: ChannelName, watcher: Watcher): void {
     this.index.unwatch(appId, channel, watcher);
+    if (this.index.subscriberCount(appId, channel) === 0 && !this.index.isWatched(appId, channel)) this.cluster.broker.unfollow?.(appId, channel);
   }
 
   /** A REST request of the app was refused (ApiNode). */
@@ -440,11 +450,14 @@ export class GatewayNode implements SessionHost, ConsoleNode {
 
   // SessionHost: what sessions do through their node.
 
-  join(appId: string, channel: ChannelName, session: Session, held = false): void {
-    const joined = this.index.join(appId, channel, session, held);
+  join(appId: string, channel: ChannelName, session: Session, held = false): Promise<void> | undefined {
+    // Followed first: a session that has to wait for the channel's messages joins held until they come (D21).
+    const routed = this.cluster.broker.follow?.(appId, channel);
+    const joined = this.index.join(appId, channel, session, held || routed !== undefined);
     if (this.log.isDebug) this.log.debug('subscribed', { appId, socketId: session.socketId, channel });
     if (joined === 'first') this.webhooks?.firstSubscriber(session.app, channel);
     if (joined !== 'already' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
+    return routed;
   }
 
   attach(appId: string, channel: ChannelName, session: Session): void {
@@ -455,6 +468,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
     const left = this.index.leave(appId, channel, session);
     if (left !== 'absent' && SubscriptionCounts.isCounted(session.app, channel)) this.counts.changed(session.app, channel);
     if (left !== 'last') return;
+    if (!this.index.isWatched(appId, channel)) this.cluster.broker.unfollow?.(appId, channel);
     this.continuity.forget(appId, channel);
     this.webhooks?.lastSubscriberLeft(session.app, channel);
   }
@@ -500,6 +514,7 @@ export class GatewayNode implements SessionHost, ConsoleNode {
       channels: this.index.channelCount(),
       clusterNodes: this.cluster.nodeCount,
       pendingBroadcasts: this.broadcasts.size,
+      clusterMessagesReceived: this.cluster.messagesReceived,
       uptimeSeconds: Math.round((this.now() - this.startedAt) / 1000),
       ...(this.webhooks && { webhooks: this.webhooks.stats() }),
     };

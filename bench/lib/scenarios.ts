@@ -209,6 +209,21 @@ const GATEWAY_VARIANTS = ['gateway publish()', 'gateway REST'];
 
 /** The bench app with a history rule (PROTOCOL.md §9) for channels starting with `prefix`. */
 const withHistory = (prefix: string) => ({ BENCH_APP_OPTIONS: JSON.stringify({ history: [{ prefix, size: 100, ttlSeconds: 300 }] }) });
+/** The old routing (redisRouting "fanout"): every node receives every publish, for comparison with the sharded one (D21). */
+const FANOUT = { BENCH_GATEWAY_OPTIONS: JSON.stringify({ redisRouting: 'fanout' }) };
+
+/**
+ * Two nodes, 1,000 subscribers of one channel all on the first, published there at maximum rate; the second node
+ * has 100 subscribers of other channels, so it is a working member of the cluster that simply has no interest in
+ * this one. What it spends (otherNodesCpuPct) is what a publish costs a node that has no subscriber for it.
+ */
+async function subscribersOnPublishingNode(run: Run): Promise<Metrics> {
+  const subscribers = 1000;
+  const [here, elsewhere] = run.urls as [string, string];
+  await run.clients.open(here, Array.from({ length: subscribers }, () => ['fan-out']), { measureLatency: true });
+  await run.clients.open(elsewhere, Array.from({ length: 100 }, (_, i) => [`elsewhere-${i}`]));
+  return saturate(run, ['fan-out'], () => subscribers, 16, 64 * subscribers, run.full ? 6 : 2);
+}
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -359,6 +374,32 @@ export const SCENARIOS: readonly Scenario[] = [
     nodes: 2,
     baseline: 'S1',
     run: oneChannelAtMaxRate(1000),
+  },
+  {
+    id: 'S7f',
+    title: 'S7 on the old fanout routing (redisRouting "fanout"): every node receives every publish through one Redis channel',
+    publishes: true,
+    nodes: 2,
+    baseline: 'S7',
+    env: FANOUT,
+    run: oneChannelAtMaxRate(1000),
+  },
+  {
+    id: 'S7l',
+    title: 'two nodes, every subscriber of the published channel on the publishing node: the other node’s CPU (sharded routing)',
+    publishes: true,
+    nodes: 2,
+    baseline: 'S7',
+    run: subscribersOnPublishingNode,
+  },
+  {
+    id: 'S7lf',
+    title: 'S7l on the old fanout routing: the other node receives and drops every publish',
+    publishes: true,
+    nodes: 2,
+    baseline: 'S7l',
+    env: FANOUT,
+    run: subscribersOnPublishingNode,
   },
   {
     id: 'S7h',

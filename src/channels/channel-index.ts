@@ -1,3 +1,4 @@
+import type { StreamPosition } from '../cluster/history-store.js';
 import { type ChannelName, topicOf } from '../protocol/frames.js';
 import { type GatewayMetrics, NO_METRICS } from '../metrics/gateway-metrics.js';
 import type { FanOut, Subscriber } from './fan-out.js';
@@ -38,8 +39,9 @@ export class ChannelIndex {
   /** Kept apart from the members: nothing that counts subscribers ever reads it. Empty unless a console watches. */
   private readonly watchers = new Map<string, Set<Watcher>>();
   /**
-   * Members that joined held: counted like the others, but not yet given the channel's frames by the FanOut.
-   * Only history channels have any, and only deliverStored reads it.
+   * Members that joined held: counted like the others, but not yet given the channel's frames by the FanOut:
+   * those of a history channel while their stream is read, and in a cluster routed by channel (D21) the first
+   * ones of a channel here while the node starts receiving it. They keep what is delivered meanwhile (hold).
    */
   private readonly held = new Map<string, Set<Subscriber>>();
 
@@ -53,8 +55,8 @@ export class ChannelIndex {
 
   /**
    * Adds a member. One that joins `held` is a member at once (counts, presence events) but gets the channel's
-   * publications through holdStored until it is attached: what a history subscription needs while it reads
-   * the stream, to answer before any live frame reaches the socket.
+   * publications through `hold` until it is attached: what a subscription needs while its answer is prepared
+   * (a stream read, the node starting to receive the channel), to answer before any live frame reaches the socket.
    */
   join(appId: string, channel: ChannelName, subscriber: Subscriber, held = false): JoinResult {
     let channels = this.byApp.get(appId);
@@ -146,7 +148,7 @@ export class ChannelIndex {
    * Sends a frame to this node's members of the channel but `except`; returns how many members it has here.
    * `encode` runs once, and only when the channel has members or watchers: callers pass the encoder rather
    * than the frame so delivering to an empty channel costs two map lookups. Watchers see the frame too
-   * (`except` included); while nobody watches anything they cost one size check.
+   * (`except` included); while nobody watches anything they cost one size check, and so do held members.
    */
   deliver(appId: string, channel: ChannelName, encode: () => string, except?: Subscriber): number {
     const entry = this.byApp.get(appId)?.get(channel);
@@ -155,23 +157,36 @@ export class ChannelIndex {
     const { metrics } = this;
     const startedAtMs = metrics.isOn ? metrics.nowMs() : 0;
     const frame = encode();
-    if (entry) this.fanOut.deliver(entry.topic, entry.members, frame, except);
+    if (entry) this.send(entry, channel, frame, except);
     if (watching) for (const watcher of watching) watcher.observe(frame);
     const members = entry?.members.size ?? 0;
     if (metrics.isOn) metrics.delivered(appId, except !== undefined && entry?.members.has(except) ? members - 1 : members, frame.length, startedAtMs);
     return members;
   }
 
+  /** Whether a console watches the channel on this node. */
+  isWatched(appId: string, channel: ChannelName): boolean {
+    return this.watchersOf(appId, channel) !== undefined;
+  }
+
   private watchersOf(appId: string, channel: ChannelName): Set<Watcher> | undefined {
     return this.watchers.size === 0 ? undefined : this.watchers.get(topicOf(appId, channel));
   }
 
+  /** To the attached members through the FanOut; the held ones keep it (with its position, if stored). */
+  private send(entry: ChannelEntry, channel: ChannelName, frame: string, except: Subscriber | undefined, position?: StreamPosition): void {
+    this.fanOut.deliver(entry.topic, entry.members, frame, except);
+    const holding = this.held.size === 0 ? undefined : this.held.get(entry.topic);
+    if (holding) for (const member of holding) if (member !== except) member.hold(channel, frame, position);
+  }
+
   /** Delivers a publication of a history channel: to the members as `deliver` does, and to the held ones. */
   deliverStored(appId: string, channel: ChannelName, frame: string, epoch: string, offset: number, except?: Subscriber): number {
-    const count = this.deliver(appId, channel, () => frame, except);
-    const holding = this.held.size === 0 ? undefined : this.held.get(topicOf(appId, channel));
-    if (holding) for (const member of holding) if (member !== except) member.holdStored(channel, frame, epoch, offset);
-    return count;
+    const entry = this.byApp.get(appId)?.get(channel);
+    if (entry) this.send(entry, channel, frame, except, { epoch, offset });
+    const watching = this.watchersOf(appId, channel);
+    if (watching) for (const watcher of watching) watcher.observe(frame);
+    return entry?.members.size ?? 0;
   }
 }
 

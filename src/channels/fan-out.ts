@@ -1,3 +1,4 @@
+import type { StreamPosition } from '../cluster/history-store.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Dialect } from '../protocol/frames.js';
 
@@ -12,10 +13,11 @@ export interface Subscriber {
    */
   deliverMemberEvent(channel: string, frame: string): void;
   /**
-   * A publication on a history channel that it joined held (ChannelIndex.join): its subscription answer is
-   * still being prepared, and it keeps the frame until then, to send what follows the position it answers.
+   * A publication on a channel that it joined held (ChannelIndex.join): its subscription answer is still being
+   * prepared, and it keeps the frame until then; on a history channel with its position, to send what follows
+   * the position it answers.
    */
-  holdStored(channel: string, frame: string, epoch: string, offset: number): void;
+  hold(channel: string, frame: string, position?: StreamPosition): void;
 }
 
 /**

@@ -10,7 +10,8 @@ export type ClusterMessage =
   | TerminateMessage
   | MemberMessage
   | CountMessage
-  | UserMessage;
+  | UserMessage
+  | JoinedMessage;
 
 /** A publish on a channel, for every other node's subscribers. */
 export interface PublishMessage {
@@ -116,6 +117,16 @@ export interface UserMessage {
 }
 
 /**
+ * A node has joined the cluster (after its first heartbeat): the others take it for live at once, rather than at
+ * their next heartbeat, so that answers to its broadcasts are sent to it (GatewayNode.respond). Every node hears
+ * it: with routing by channel (D21), a node may hear nothing else from a new one for a while.
+ */
+export interface JoinedMessage {
+  readonly kind: 'joined';
+  readonly origin: string;
+}
+
+/**
  * The wire form of a message: its kind and a header line per field, then the frame or payload. Node ids, app
  * ids, wire channel names, socket ids and broadcast ids cannot contain a newline, so no escaping (and no
  * second JSON encoding of the frame) is needed.
@@ -134,6 +145,8 @@ export function encodeClusterMessage(message: ClusterMessage): string {
       return `terminate\n${message.origin}\n${message.appId}\n${message.userId}`;
     case 'marker':
       return `marker\n${message.origin}\n${message.id}`;
+    case 'joined':
+      return `joined\n${message.origin}`;
     case 'member':
       return `member\n${message.origin}\n${message.appId}\n${message.channel}\n${message.event}\n${message.data}`;
     case 'response':
@@ -155,6 +168,7 @@ const HEADER_LINES: Readonly<Record<string, number>> = {
   cached: 5,
   stored: 7,
   marker: 2,
+  joined: 1,
   response: 6,
   terminate: 3,
   member: 5,
@@ -177,6 +191,7 @@ export function decodeClusterMessage(text: string): ClusterMessage | undefined {
   }
   const rest = text.slice(at);
   if (kind === 'marker') return { kind, origin: fields[1] as string, id: rest };
+  if (kind === 'joined') return { kind, origin: rest };
   if (kind === 'terminate') {
     const [, origin, appId] = fields as [string, string, string];
     return { kind, origin, appId, userId: rest };

@@ -1,7 +1,9 @@
+import type { Redis } from 'ioredis';
 import { type Logger, throttledLog } from '../log.js';
 import type { Broker } from './broker.js';
 import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './cluster-message.js';
-import { RedisConnection } from './redis-connection.js';
+import { RedisConnection, type RedisTarget } from './redis-connection.js';
+import { fanOutChannel } from './redis-names.js';
 
 export interface RedisBrokerSettings {
   readonly commandTimeoutMs: number;
@@ -9,13 +11,10 @@ export interface RedisBrokerSettings {
   readonly maxPendingBytes: number;
 }
 
-/** The Redis channel every node subscribes to: the broker publishes there, and so does the history script. */
-export function fanOutChannel(prefix: string): string {
-  return `${prefix}:fanout`;
-}
-
 /**
- * Redis pub/sub between nodes: one connection publishes, one subscribes to `<prefix>:fanout`. The prefix
+ * The old routing (redisRouting "fanout"), kept to compare with the sharded one in the benchmark: Redis pub/sub
+ * between nodes where every node receives every message, so adding nodes adds no capacity (D21). One connection
+ * publishes, one subscribes to `<prefix>:fanout`, where the history script publishes too. Standalone Redis only. The prefix
  * lets several deployments share one Redis. While Redis is away or frozen, publishes are dropped (never
  * queued, so memory stays bounded) and counted in the log, and local delivery carries on; ioredis
  * reconnects and resubscribes by itself.
@@ -29,7 +28,7 @@ export class RedisBroker implements Broker {
   private readonly logDropped: ReturnType<typeof throttledLog>;
 
   constructor(
-    url: string,
+    target: RedisTarget,
     prefix: string,
     private readonly nodeId: string,
     log: Logger,
@@ -37,14 +36,14 @@ export class RedisBroker implements Broker {
   ) {
     this.channel = fanOutChannel(prefix);
     this.logDropped = throttledLog(log, 'warn', 'redis publish dropped');
-    this.publisher = new RedisConnection(url, 'publisher', log, { commandTimeoutMs: settings.commandTimeoutMs });
+    this.publisher = new RedisConnection(target, 'publisher', log, { commandTimeoutMs: settings.commandTimeoutMs });
     // The subscription is queued while disconnected, so ioredis makes it again on reconnect.
-    this.subscriber = new RedisConnection(url, 'subscriber', log, { commandTimeoutMs: settings.commandTimeoutMs, queueWhileDown: true });
+    this.subscriber = new RedisConnection(target, 'subscriber', log, { commandTimeoutMs: settings.commandTimeoutMs, queueWhileDown: true });
   }
 
   async start(receive: (message: ClusterMessage) => void): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
-    this.subscriber.redis.on('message', (_channel: string, text: string) => {
+    (this.subscriber.redis as Redis).on('message', (_channel: string, text: string) => {
       const message = decodeClusterMessage(text);
       // Redis publishes a stored publication on its origin's behalf, to every node, the origin included (that is
       // how the origin delivers it in offset order with the others'), and a read's marker to the node that read.

@@ -1,4 +1,4 @@
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 import type { PresenceMember } from '../protocol/presence-member.js';
 import type { Logger } from '../log.js';
 import {
@@ -16,7 +16,8 @@ import {
   ONLINE_USERS,
 } from './cluster-store.js';
 import { CACHE_EVENT, CACHED_EVENT } from './redis-cache-scripts.js';
-import { RedisConnection } from './redis-connection.js';
+import { RedisConnection, type RedisTarget } from './redis-connection.js';
+import { storePrefix } from './redis-names.js';
 import {
   ADD_MEMBER,
   DUE_DEPARTURES,
@@ -79,7 +80,9 @@ const SCRIPTS = {
  */
 export class RedisClusterStore implements ClusterStore {
   private readonly connection: RedisConnection;
-  private readonly redis: Redis;
+  private readonly redis: Redis | Cluster;
+  /** The store's keys' prefix, with the hash tag that keeps them in one slot (redis-names.ts). */
+  private readonly prefix: string;
   private readonly keys: { readonly nodes: string; readonly connections: string; readonly own: string };
   private snapshot: () => NodeSnapshot = () => ({ members: [], subscriptions: [] });
   /** Subscription counts not written yet: app id → channel → count (0: delete). */
@@ -93,15 +96,16 @@ export class RedisClusterStore implements ClusterStore {
   private rejoined = false;
 
   constructor(
-    url: string,
-    private readonly prefix: string,
+    target: RedisTarget,
+    deploymentPrefix: string,
     private readonly nodeId: string,
     private readonly nodeTimeoutMs: number,
     private readonly log: Logger,
     commandTimeoutMs: number,
   ) {
+    const prefix = (this.prefix = storePrefix(deploymentPrefix));
     this.keys = { nodes: `${prefix}:nodes`, connections: `${prefix}:connections`, own: `${prefix}:node:${nodeId}:keys` };
-    this.connection = new RedisConnection(url, 'store', log, { commandTimeoutMs });
+    this.connection = new RedisConnection(target, 'store', log, { commandTimeoutMs });
     this.redis = this.connection.redis;
     for (const [name, [lua, numberOfKeys]] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua, numberOfKeys });
     // Its number of keys varies (one per app), so it comes first in each call.

@@ -4,23 +4,23 @@ import type { HistoryRule } from '../apps/app-registry.js';
 import type { Logger } from '../log.js';
 import { encodeClusterMessage, storedMessageHead } from './cluster-message.js';
 import type { HistoryStore, StreamRead } from './history-store.js';
-import { fanOutChannel } from './redis-broker.js';
-import { RedisConnection } from './redis-connection.js';
+import { RedisConnection, type RedisTarget } from './redis-connection.js';
+import { fanOutChannel, historyKey, partitionOf, shardChannel } from './redis-names.js';
 
 /** Characters of a random epoch: new epochs must never repeat an old one. */
 const EPOCH_LENGTH = 10;
 
 /**
- * The scripts. A channel's history is two keys sharing a hash tag (so they are in one slot of a Redis
- * Cluster; wire channel names hold no braces): P:history:{<app>:<channel>} is a Stream of the frames, each
- * entry's ID `<offset>-0` and its one field `f` the frame; P:history:{<app>:<channel>}:meta a hash with the
- * epoch `e` and the last offset `s`, as in Centrifugo. A meta key that is missing means a new life of the
- * stream: a new epoch, and the stream key of an earlier life deleted so its IDs cannot clash.
+ * The scripts. A channel's history is two keys sharing the hash tag of the channel's partition, and so the slot
+ * of its sharded pub/sub channel (redis-names.ts): P:history:{<n>}:<app>:<channel> is a Stream of the frames,
+ * each entry's ID `<offset>-0` and its one field `f` the frame; the same name plus `:meta` a hash with the epoch
+ * `e` and the last offset `s`, as in Centrifugo. A meta key that is missing means a new life of the stream: a
+ * new epoch, and the stream key of an earlier life deleted so its IDs cannot clash.
  *
- * APPEND gives the frame its offset, keeps it and publishes it to every node (their broker channel) in one
- * atomic step, so all nodes receive a channel's publications in the order of their offsets.
- * KEYS stream, meta; ARGV frame, size, ttl seconds, meta ttl seconds, a new epoch, broker channel, message head.
- * Answers {epoch, offset}.
+ * APPEND gives the frame its offset, keeps it and publishes it on the channel's broker channel in one atomic
+ * step, so every node subscribed there receives a channel's publications in the order of their offsets.
+ * KEYS stream, meta; ARGV frame, size, ttl seconds, meta ttl seconds, a new epoch, broker channel, message head,
+ * the publish command (SPUBLISH on a shard channel; PUBLISH under the old fanout routing). Answers {epoch, offset}.
  */
 const LIFE = `
 local function life(stream, meta, newEpoch)
@@ -39,14 +39,15 @@ redis.call('EXPIRE', KEYS[2], ARGV[4])
 local frame = string.sub(ARGV[1], 1, -2) .. ',"offset":' .. offset .. '}'
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], offset .. '-0', 'f', frame)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[6], ARGV[7] .. epoch .. '\\n' .. offset .. '\\n' .. frame)
+redis.call(ARGV[8], ARGV[6], ARGV[7] .. epoch .. '\\n' .. offset .. '\\n' .. frame)
 return {epoch, offset}
 `;
 
 /**
  * READ answers {epoch, last offset, entries after ARGV[1] (at most ARGV[2])}, making the meta if missing and
- * refreshing its expiry; with a marker, it then publishes it to the broker channel, behind every publication
- * it saw. KEYS stream, meta; ARGV after, limit, a new epoch, meta ttl seconds, broker channel, marker ('': none).
+ * refreshing its expiry; with a marker, it then publishes it on the channel's broker channel, behind every
+ * publication it saw (the reading node is subscribed there: it reads for a subscriber of its own). KEYS stream,
+ * meta; ARGV after, limit, a new epoch, meta ttl seconds, broker channel, marker ('': none), publish command.
  */
 const READ = `${LIFE}
 local epoch = life(KEYS[1], KEYS[2], ARGV[3])
@@ -57,19 +58,25 @@ local entries = {}
 if tonumber(ARGV[2]) > 0 and top > after then
   entries = redis.call('XRANGE', KEYS[1], (after + 1) .. '-0', '+', 'COUNT', ARGV[2])
 end
-if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
+if ARGV[6] ~= '' then redis.call(ARGV[7], ARGV[5], ARGV[6]) end
 return {epoch, top, entries}
 `;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    appendHistory(stream: string, meta: string, frame: string, size: number, ttlSeconds: number, metaTtlSeconds: number, newEpoch: string, channel: string, head: string): Result<[string, number], Context>;
-    readHistory(stream: string, meta: string, after: number, limit: number, newEpoch: string, metaTtlSeconds: number, channel: string, marker: string): Result<[string, number, Array<[string, string[]]>], Context>;
+    appendHistory(stream: string, meta: string, frame: string, size: number, ttlSeconds: number, metaTtlSeconds: number, newEpoch: string, channel: string, head: string, command: PublishCommand): Result<[string, number], Context>;
+    readHistory(stream: string, meta: string, after: number, limit: number, newEpoch: string, metaTtlSeconds: number, channel: string, marker: string, command: PublishCommand): Result<[string, number, Array<[string, string[]]>], Context>;
   }
 }
 
+type PublishCommand = 'SPUBLISH' | 'PUBLISH';
+
 export interface RedisHistorySettings {
   readonly commandTimeoutMs: number;
+  /** The partitions channels are spread over (redisPartitions): the same on every node. */
+  readonly partitions: number;
+  /** `fanout`: publish on the one channel every node listens to, as the old routing does (redisRouting). */
+  readonly routing?: 'sharded' | 'fanout';
   /** Bytes of appends sent and not yet answered, at most; beyond it appends fail at once. */
   readonly maxPendingBytes: number;
   /** How long a stream's position outlives its last publication or read, at least. */
@@ -83,23 +90,23 @@ export interface RedisHistorySettings {
  */
 export class RedisHistoryStore implements HistoryStore {
   private readonly connection: RedisConnection;
-  private readonly brokerChannel: string;
+  private readonly command: PublishCommand;
   private pendingBytes = 0;
   /** Reads for subscribers whose marker has not come through the broker yet, by read id. */
   private readonly markers = new Map<string, () => void>();
   private nextReadId = 0;
 
   constructor(
-    url: string,
+    target: RedisTarget,
     private readonly prefix: string,
     private readonly nodeId: string,
     log: Logger,
     private readonly settings: RedisHistorySettings,
   ) {
-    this.connection = new RedisConnection(url, 'history', log, { commandTimeoutMs: settings.commandTimeoutMs });
+    this.connection = new RedisConnection(target, 'history', log, { commandTimeoutMs: settings.commandTimeoutMs });
     this.connection.redis.defineCommand('appendHistory', { lua: APPEND, numberOfKeys: 2 });
     this.connection.redis.defineCommand('readHistory', { lua: READ, numberOfKeys: 2 });
-    this.brokerChannel = fanOutChannel(prefix);
+    this.command = settings.routing === 'fanout' ? 'PUBLISH' : 'SPUBLISH';
   }
 
   async start(): Promise<void> {
@@ -112,10 +119,10 @@ export class RedisHistoryStore implements HistoryStore {
     if (this.pendingBytes >= this.settings.maxPendingBytes) throw new Error(`over ${this.settings.maxPendingBytes} bytes are waiting for redis`);
     // UTF-16 length, not bytes: a cheap bound that never undercounts by more than 3×.
     this.pendingBytes += frame.length;
-    const [stream, meta] = this.keys(appId, channel);
+    const { stream, meta, brokerChannel } = this.names(appId, channel);
     const head = storedMessageHead(this.nodeId, appId, channel, exceptSocketId);
     try {
-      await this.connection.redis.appendHistory(stream, meta, frame, rule.size, rule.ttlSeconds, this.metaTtlSeconds(rule), nanoid(EPOCH_LENGTH), this.brokerChannel, head);
+      await this.connection.redis.appendHistory(stream, meta, frame, rule.size, rule.ttlSeconds, this.metaTtlSeconds(rule), nanoid(EPOCH_LENGTH), brokerChannel, head, this.command);
     } finally {
       this.pendingBytes -= frame.length;
     }
@@ -123,12 +130,12 @@ export class RedisHistoryStore implements HistoryStore {
 
   async read(appId: string, channel: string, rule: HistoryRule, after: number, limit: number, forSubscriber = false): Promise<StreamRead> {
     if (!this.connection.isReady) throw new Error('redis is not connected');
-    const [stream, meta] = this.keys(appId, channel);
+    const { stream, meta, brokerChannel } = this.names(appId, channel);
     const id = forSubscriber ? String(++this.nextReadId) : undefined;
     const marked = id === undefined ? undefined : this.markerOf(id);
     const marker = id === undefined ? '' : encodeClusterMessage({ kind: 'marker', origin: this.nodeId, id });
     try {
-      const [epoch, offset, entries] = await this.connection.redis.readHistory(stream, meta, after, limit, nanoid(EPOCH_LENGTH), this.metaTtlSeconds(rule), this.brokerChannel, marker);
+      const [epoch, offset, entries] = await this.connection.redis.readHistory(stream, meta, after, limit, nanoid(EPOCH_LENGTH), this.metaTtlSeconds(rule), brokerChannel, marker, this.command);
       await marked?.arrived;
       const events = entries.map(([entryId, fields]) => ({ offset: Number(entryId.slice(0, entryId.indexOf('-'))), frame: fields[1] as string }));
       return { epoch, offset: Number(offset), events };
@@ -169,9 +176,12 @@ export class RedisHistoryStore implements HistoryStore {
     await this.connection.quit();
   }
 
-  private keys(appId: string, channel: string): [stream: string, meta: string] {
-    const stream = `${this.prefix}:history:{${appId}:${channel}}`;
-    return [stream, `${stream}:meta`];
+  /** The channel's keys and the broker channel its publications go out on: all in one slot (redis-names.ts). */
+  private names(appId: string, channel: string): { stream: string; meta: string; brokerChannel: string } {
+    const partition = partitionOf(appId, channel, this.settings.partitions);
+    const stream = historyKey(this.prefix, partition, appId, channel);
+    const brokerChannel = this.command === 'PUBLISH' ? fanOutChannel(this.prefix) : shardChannel(this.prefix, partition, appId, channel);
+    return { stream, meta: `${stream}:meta`, brokerChannel };
   }
 
   /** The position outlives the frames: a client back after a quiet spell is told it missed nothing. */

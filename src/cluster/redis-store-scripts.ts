@@ -1,7 +1,8 @@
 /**
  * The Lua scripts of the Redis cluster store. Each runs atomically in Redis, which is what makes "is this
  * user's first socket in the cluster?" exact when two nodes ask at once. Time comes from Redis (TIME), so
- * the nodes' clocks need not agree. Keys (P is the deployment's prefix; app ids and node ids cannot contain ':',
+ * the nodes' clocks need not agree. Keys (P is the deployment's prefix followed by the store's hash tag, `<redisPrefix>:{store}`
+ * (redis-names.ts), so all are in one slot of a Redis Cluster; app ids and node ids cannot contain ':',
  * so a field "<node>:<rest>" and a key "P:presence:<app>:<rest>" split at the first ':' after the prefix):
  *
  *   P:nodes                       sorted set: node id → the time (ms) it expires unless it heartbeats
@@ -15,11 +16,11 @@
  *                                 grace ends: channel_vacated / member_removed pending; nobody owns it
  *   P:node:<node>:keys            set: the presence, subscription and occupancy keys the node has fields in
  *   P:cache…, P:cached…           the cache channels' last events (redis-cache-scripts.ts)
- *   P:webhooks:<app>:*            the app's webhook deliveries: a BullMQ queue named <app> under the prefix
- *                                 P:webhooks (its keys are BullMQ's; see src/webhooks/redis-delivery-queue.ts)
  *
- * Only standalone Redis (or a Sentinel-managed primary): the scripts touch keys they find in other keys,
- * which Redis Cluster does not allow.
+ * The scripts touch keys they find in other keys (a dead node's keys set), which Redis Cluster allows only
+ * within one slot: hence the one hash tag for the whole store. The store is the cluster's control plane (a
+ * round trip per presence change, a heartbeat per node per second); the publish traffic, which grows with the
+ * cluster, is spread over the partitions' slots instead (redis-broker.ts, redis-history-store.ts).
  */
 const COMMON = `
 local function nowMs()

@@ -52,10 +52,12 @@ export interface SessionLimits {
  */
 export interface SessionHost {
   /**
-   * Adds the session to a channel's subscribers on this node; one that joins `held` gets the channel's
-   * publications through holdStored until it is attached (ChannelIndex.join).
+   * Adds the session to a channel's subscribers on this node; one that joins `held` keeps the channel's
+   * publications (hold) until it is attached (ChannelIndex.join). Returns, in a cluster routed by channel (D21),
+   * a promise that settles once this node receives the channel's messages from the other nodes, and until then
+   * the session is held too: its subscription is answered only after.
    */
-  join(appId: string, channel: ChannelName, session: Session, held?: boolean): void;
+  join(appId: string, channel: ChannelName, session: Session, held?: boolean): Promise<void> | undefined;
   attach(appId: string, channel: ChannelName, session: Session): void;
   leave(appId: string, channel: ChannelName, session: Session): void;
   /** Publishes on a channel across the cluster: every subscriber but the socket `exceptSocketId`. */
@@ -347,12 +349,15 @@ export class Session implements Subscriber {
     }
     this.checkRoomForChannel(channel);
     this.joined = this.joined.concat(channel);
-    this.host.join(this.app.id, channel, this, history !== undefined);
+    const routed = this.host.join(this.app.id, channel, this, history !== undefined);
     let answered: Promise<void> | undefined;
-    if (history === undefined) this.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
-    else answered = this.answerWhenReady(channel, this.hold(channel), undefined, this.host.history.recover(this.app, channel, history.rule, history.since));
+    if (history === undefined && routed === undefined) this.send(encodeFrame(this.names().subscriptionSucceeded, undefined, channel));
+    else {
+      const recovery = history && (() => this.host.history.recover(this.app, channel, history.rule, history.since));
+      answered = this.answerWhenReady(channel, this.startHolding(channel), routed, undefined, recovery);
+    }
     // A cache channel's last event follows the answer (and on a history channel what it recovered).
-    if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, answered);
+    if (isCacheChannel(channel)) this.replayCache(channel, routed, answered);
   }
 
   /** A user channel is joined only by connections signed in as its user (pusher-js joins its own after signin). */
@@ -429,40 +434,59 @@ export class Session implements Subscriber {
       }
       // Unsubscribed, evicted or closed while waiting: the admission is undone.
       if (!isWanted) return presence.leave(this.app.id, channel, member.userId);
-      this.host.join(this.app.id, channel, this, history !== undefined);
+      const routed = this.host.join(this.app.id, channel, this, history !== undefined);
       this.joined = this.joined.concat(channel);
       (this.presence ??= new Map()).set(channel, member.userId);
-      const held = this.hold(channel);
-      const recovery = history && this.host.history.recover(this.app, channel, history.rule, history.since);
-      const answered = this.answerWhenReady(channel, held, presence.snapshot(this.app.id, channel), recovery);
+      const held = this.startHolding(channel);
+      const recovery = history && (() => this.host.history.recover(this.app, channel, history.rule, history.since));
+      const answered = this.answerWhenReady(channel, held, routed, () => presence.snapshot(this.app.id, channel), recovery);
       // Read from the join on, so no cached event delivered meanwhile is overtaken; sent after the answer.
-      if (isCacheChannel(channel)) this.host.cache.replay(this.app, channel, this, answered);
+      if (isCacheChannel(channel)) this.replayCache(channel, routed, answered);
     });
   }
 
-  private hold(channel: ChannelName): HeldFrames {
+  /**
+   * A cache channel's last event, read once this node receives the channel (`routed`), so that no newer event
+   * published elsewhere meanwhile is missed, and sent after `answered`.
+   */
+  private replayCache(channel: ChannelName, routed: Promise<void> | undefined, answered: Promise<void> | undefined): void {
+    const replay = () => this.host.cache.replay(this.app, channel, this, answered);
+    if (routed) void routed.then(replay);
+    else replay();
+  }
+
+  private startHolding(channel: ChannelName): HeldFrames {
     const held = new HeldFrames(this.host.limits.maxBackpressureBytes);
     (this.held ??= new Map()).set(channel, held);
     return held;
   }
 
   /**
-   * Sends a held channel's subscription_succeeded once its roster and its history (each if it has one) are
-   * read: the roster, the stream's position and whether the client's missed publications were recovered; then
-   * those publications, then what was held (ChannelIndex.join) from after the answer's position; only then
-   * does the channel's FanOut reach the socket. Nothing is sent if the channel was left meanwhile; a read that
-   * fails, or a hold that overflowed, refuses the subscription (HistoryUnavailable) and leaves the channel.
+   * Sends a held channel's subscription_succeeded once the node receives the channel's messages (`routed`, in a
+   * cluster routed by channel: the reads start only then, so that nothing they miss fails to reach this node)
+   * and its roster and its history (each if it has one) are read: the roster, the stream's position and whether
+   * the client's missed publications were recovered; then those publications, then what was held
+   * (ChannelIndex.join) from after the answer's position; only then does the channel's FanOut reach the socket.
+   * Nothing is sent if the channel was left meanwhile; a read that fails, or a hold that overflowed, refuses the
+   * subscription (HistoryUnavailable) and leaves the channel.
    */
-  private answerWhenReady(channel: ChannelName, held: HeldFrames, roster?: Promise<PresenceSnapshot>, recovery?: Promise<Recovery>): Promise<void> {
+  private answerWhenReady(
+    channel: ChannelName,
+    held: HeldFrames,
+    routed: Promise<void> | undefined,
+    roster?: () => Promise<PresenceSnapshot>,
+    recovery?: () => Promise<Recovery>,
+  ): Promise<void> {
     const isWanted = () => this.held?.get(channel) === held && this.held.delete(channel);
-    return Promise.all([roster, recovery]).then(
+    const read = () => Promise.all([roster?.(), recovery?.()]);
+    return (routed ? routed.then(read) : read()).then(
       ([snapshot, answer]) => {
         if (!isWanted()) return;
         if (held.hasOverflowed) return this.refuseHeld(channel, `over ${this.host.limits.maxBackpressureBytes} bytes of events arrived while its answer was prepared`);
         this.send(encodeFrame(this.names().subscriptionSucceeded, subscriptionData(snapshot, answer), channel));
         for (const frame of answer?.frames ?? []) this.send(frame);
         held.release((frame) => this.send(frame), answer?.position);
-        if (answer) this.host.attach(this.app.id, channel, this);
+        this.host.attach(this.app.id, channel, this);
       },
       (error: unknown) => {
         if (isWanted()) this.refuseHeld(channel, error instanceof Error ? error.message : String(error));
@@ -482,8 +506,8 @@ export class Session implements Subscriber {
     else this.send(frame);
   }
 
-  holdStored(channel: ChannelName, frame: string, epoch: string, offset: number): void {
-    this.held?.get(channel)?.hold(frame, { epoch, offset });
+  hold(channel: ChannelName, frame: string, position?: StreamPosition): void {
+    this.held?.get(channel)?.hold(frame, position);
   }
 
   private sendRoster(channel: ChannelName, roster: PresenceSnapshot): void {

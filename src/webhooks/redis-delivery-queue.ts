@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { App } from '../apps/app-registry.js';
+import { redisClient, redisTarget } from '../cluster/redis-connection.js';
+import { webhooksPrefix } from '../cluster/redis-names.js';
 import { type Logger, throttledLog } from '../log.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Delivery } from './delivery.js';
@@ -21,6 +23,8 @@ interface AppQueue {
   readonly app: App;
   readonly queue: Queue<Delivery>;
   readonly worker: Worker<Delivery>;
+  /** On a Redis Cluster, the clients handed to BullMQ, which leaves closing them to their owner. */
+  readonly clients: ReadonlyArray<{ disconnect(): void }>;
   /** Deliveries not yet written to Redis (it is slow or away); at most webhookMaxQueued. */
   readonly unwritten: Delivery[];
   writing: Promise<void> | undefined;
@@ -32,7 +36,8 @@ interface AppQueue {
  * locks that a worker renews while it works). Every node of the cluster works every app's queue, so a
  * delivery queued on a node that then dies is still attempted: a waiting or delayed one by whichever node
  * takes it next, one in flight once its lock (redisNodeTimeoutMs) expires and another node's stalled check
- * (every redisNodeTimeoutMs) puts it back. Keys: `<redisPrefix>:webhooks:<app id>:*`.
+ * (every redisNodeTimeoutMs) puts it back. Keys: `<redisPrefix>:{webhooks}:<app id>:*`, all in one slot of a
+ * Redis Cluster as BullMQ's scripts need (its advice: a hash tag in the prefix).
  *
  * Writing to Redis happens off the caller's path, from a bounded buffer per app: while Redis is slow or away,
  * up to webhookMaxQueued deliveries wait in memory, and more are dropped and counted.
@@ -63,11 +68,15 @@ export class RedisDeliveryQueue implements DeliveryQueue {
 
   private open(app: App): void {
     const { redis: url, redisPrefix, redisNodeTimeoutMs: nodeTimeoutMs, redisCommandTimeoutMs: commandTimeoutMs } = this.settings;
-    const prefix = `${redisPrefix}:webhooks`;
+    const prefix = webhooksPrefix(redisPrefix);
     // Writes fail fast while Redis is away (they are retried from the buffer); the worker's connection waits.
-    const queue = new Queue<Delivery>(app.id, { connection: { url, enableOfflineQueue: false, commandTimeout: commandTimeoutMs }, prefix });
+    const queueOptions = { enableOfflineQueue: false, commandTimeout: commandTimeoutMs };
+    // A Redis Cluster takes ioredis' cluster client, made here (BullMQ takes a standalone server's options).
+    const clients = this.settings.redisCluster ? [redisClient(redisTarget(this.settings), queueOptions), redisClient(redisTarget(this.settings), { maxRetriesPerRequest: null })] : [];
+    const [queueClient, workerClient] = clients;
+    const queue = new Queue<Delivery>(app.id, { connection: queueClient ?? { url, ...queueOptions }, prefix });
     const worker = new Worker<Delivery>(app.id, (job) => this.attempt(app, job), {
-      connection: { url },
+      connection: workerClient ?? { url },
       prefix,
       concurrency: CONCURRENT_DELIVERIES,
       lockDuration: nodeTimeoutMs,
@@ -87,7 +96,7 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     const logError = (error: Error) => this.closed || !this.connected || this.logRedisError({ appId: app.id, error: error.message });
     queue.on('error', logError);
     worker.on('error', logError);
-    this.apps.set(app.id, { app, queue, worker, unwritten: [], writing: undefined });
+    this.apps.set(app.id, { app, queue, worker, clients, unwritten: [], writing: undefined });
   }
 
   add(app: App, delivery: Delivery): void {
@@ -115,6 +124,7 @@ export class RedisDeliveryQueue implements DeliveryQueue {
     await Promise.race([Promise.all(writes), sleep(withinMs)]);
     // In-flight attempts are not waited for: their locks lapse and another node makes them again.
     await Promise.all([...this.apps.values()].map(({ worker, queue }) => Promise.all([worker.close(true), queue.close()]).catch(() => {})));
+    for (const { clients } of this.apps.values()) for (const client of clients) client.disconnect();
   }
 
   /**

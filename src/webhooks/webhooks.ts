@@ -15,7 +15,7 @@ const OCCUPANCY: readonly WebhookEventName[] = ['channel_occupied', 'channel_vac
 const MEMBERS: readonly WebhookEventName[] = ['member_added', 'member_removed'];
 const CACHE_MISS: readonly WebhookEventName[] = ['cache_miss'];
 
-export type WebhookSettings = Pick<GatewayConfig, 'redis' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs' | 'redisCommandTimeoutMs'>;
+export type WebhookSettings = Pick<GatewayConfig, 'redis' | 'redisCluster' | 'redisPrefix' | 'redisHeartbeatMs' | 'redisNodeTimeoutMs' | 'redisCommandTimeoutMs'>;
 
 /**
  * One node's part in its apps' webhooks (D14). It hears what happens on the node (a channel's first and last

@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import { authorizeChannel } from '../../src/protocol/channel-auth.js';
 import { runCli, waitFor } from './cli.js';
 import { DEMO_APP } from './gateway.js';
-import { testRedis } from './redis.js';
+import { redisFlags, testRedis } from './redis.js';
 import { TestClient, WAIT_MS } from './ws-client.js';
 
 /** A gateway process of a test cluster, as users run it: the CLI with --redis. */
@@ -23,7 +23,7 @@ export async function startNodes(t: Test, count: number, args: string[] = [], re
   const prefix = `test-${nanoid(8)}`;
   const nodes: GatewayProcess[] = [];
   for (let i = 0; i < count; i++) {
-    const node = runCli(['--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--redis-prefix', prefix, '--log-level', 'warn', '--shutdown-timeout-ms', '500', ...args]);
+    const node = runCli(['--port', '0', '--host', '127.0.0.1', ...redisFlags(redisUrl), '--redis-prefix', prefix, '--log-level', 'warn', '--shutdown-timeout-ms', '500', ...args]);
     t.teardown(() => stopGracefully(node));
     const port = (await waitFor(node.stdout, /listening on 127\.0\.0\.1:(\d+)/))[1] as string;
     nodes.push({ process: node, http: `http://127.0.0.1:${port}`, wsUrl: (query = '') => `ws://127.0.0.1:${port}/app/${DEMO_APP.key}${query}` });

@@ -1,5 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import type { Test } from 'tap';
+import type { RedisTarget } from '../../src/cluster/redis-connection.js';
 import { portOutsideEphemeralRange, waitFor } from './cli.js';
 
 /** A Redis server of the test's own, on a free port, that the test can stop and start again. */
@@ -21,6 +22,32 @@ const MISSING = 'redis-server is not installed: the cluster tests start their ow
  */
 export async function testRedis(t: Test): Promise<string> {
   return process.env.REDIS_URL ?? (await startRedis(t)).url;
+}
+
+/**
+ * Whether the tests run against a Redis Cluster: REDIS_CLUSTER=true with REDIS_URL listing its nodes,
+ * comma-separated, as test/integration/redis-cluster.test.ts runs the cluster suite.
+ */
+export const ON_REDIS_CLUSTER = process.env.REDIS_CLUSTER === 'true';
+
+/** The Redis a test file uses, as the gateway's Redis classes take it (testRedis; a Redis Cluster when ON_REDIS_CLUSTER). */
+export async function testRedisTarget(t: Test): Promise<RedisTarget> {
+  const url = await testRedis(t);
+  return ON_REDIS_CLUSTER ? { clusterNodes: url.split(',') } : url;
+}
+
+/** The gateway flags that join `url`: a Redis Cluster when it is the one ON_REDIS_CLUSTER names. */
+export function redisFlags(url: string): string[] {
+  return ['--redis', url, ...(ON_REDIS_CLUSTER && url === process.env.REDIS_URL ? ['--redis-cluster', 'true'] : [])];
+}
+
+/** For tests that stop, freeze or restart a standalone Redis of their own: not what a Redis Cluster run is for. */
+export const STANDALONE_ONLY = { skip: ON_REDIS_CLUSTER && 'it restarts a standalone Redis of its own' };
+
+/** Runs a redis-cli command (one key's, so it finds its node on a Redis Cluster: -c follows redirections). */
+export function redisCli(target: RedisTarget, args: readonly string[]): string {
+  const url = typeof target === 'string' ? target : (target.clusterNodes[0] as string);
+  return execFileSync('redis-cli', ['-u', url, ...(typeof target === 'string' ? [] : ['-c']), ...args], { encoding: 'utf8' });
 }
 
 /** Starts redis-server on a free port, without persistence; killed when the test ends. */

@@ -7,7 +7,7 @@ import { type Subscribed, start } from '../../src/client/index.js';
 import { HttpErrors, WsErrors } from '../../src/errors.js';
 import { type GatewayProcess, startNodes } from '../helpers/cluster.js';
 import { DEMO_APP, signedPost } from '../helpers/gateway.js';
-import { startRedis } from '../helpers/redis.js';
+import { startRedis, STANDALONE_ONLY } from '../helpers/redis.js';
 import { type Frame, TestClient, until } from '../helpers/ws-client.js';
 
 /** Short timings through the settings users have, so faults play out in seconds. */
@@ -77,7 +77,7 @@ t.test('three nodes: a client whose node was SIGKILLed resumes on another and ge
   t.same(stale.answer, { epoch: first.answer.epoch, offset: last, recovered: false }, 'an unknown epoch is never recovered');
 });
 
-t.test('a Redis restarted empty starts a new epoch: publishing fails while it is down, and no old position is recovered', async (t) => {
+t.test('a Redis restarted empty starts a new epoch: publishing fails while it is down, and no old position is recovered', STANDALONE_ONLY, async (t) => {
   const redis = await startRedis(t);
   const [one, two] = (await startNodes(t, 2, historyConfig(t), redis.url)) as [GatewayProcess, GatewayProcess];
   const before = await subscriber(t, one, 'broadcastt');
@@ -120,7 +120,7 @@ t.test('a Redis restarted empty starts a new epoch: publishing fails while it is
   t.notOk(back.client.received.some(isMessage), 'nothing replayed');
 });
 
-t.test('a node whose Redis subscription dropped notices the gap, and its clients reconnect and recover what it missed', async (t) => {
+t.test('a node whose Redis subscription dropped notices the gap, and its clients reconnect and recover what it missed', STANDALONE_ONLY, async (t) => {
   const redis = await startRedis(t);
   const [one, two] = (await startNodes(t, 2, historyConfig(t), redis.url)) as [GatewayProcess, GatewayProcess];
   const exp = start({ url: one.wsUrl(), key: DEMO_APP.key, minBackoffMs: 50, maxBackoffMs: 200 });

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { WsErrors } from '../../src/errors.js';
 import { type GatewayProcess, presenceMember, startNodes } from '../helpers/cluster.js';
-import { startRedis } from '../helpers/redis.js';
+import { startRedis, STANDALONE_ONLY } from '../helpers/redis.js';
 import { waitFor } from '../helpers/cli.js';
 import { DEMO_APP, type JsonBody, signedGet, signedPost } from '../helpers/gateway.js';
 import { TestClient, until } from '../helpers/ws-client.js';
@@ -93,7 +93,18 @@ async function tryConnect(url: string): Promise<'established' | number> {
   return outcome ?? (await client.closed).code;
 }
 
-t.test('a Redis restart is survived: local delivery goes on, then the nodes rejoin and write their state again', async (t) => {
+/** A client of `node` subscribed to each of `channels`, once each subscription succeeded. */
+async function subscribed(t: Test, node: GatewayProcess, channels: readonly string[]): Promise<TestClient> {
+  const { client } = await TestClient.established(node.wsUrl());
+  t.teardown(() => client.close());
+  for (const channel of channels) {
+    client.send({ event: 'broadcastt:subscribe', data: { channel } });
+    await client.next((f) => f.event === 'broadcastt_internal:subscription_succeeded' && f.channel === channel);
+  }
+  return client;
+}
+
+t.test('a Redis restart is survived: local delivery goes on, then the nodes rejoin and write their state again', STANDALONE_ONLY, async (t) => {
   const redis = await startRedis(t);
   const nodes = await startNodes(t, 3, [...FAST_CLUSTER, '--log-level', 'info'], redis.url);
   const [one, two, three] = nodes as [GatewayProcess, GatewayProcess, GatewayProcess];
@@ -102,6 +113,9 @@ t.test('a Redis restart is survived: local delivery goes on, then the nodes rejo
   await ann.client.next('broadcastt_internal:member_added');
 
   const dave = await presenceMember(t, three, CHANNEL, 'dave');
+  // Node 3 follows many channels: each SSUBSCRIBE must be made again on reconnect (D21).
+  const channels = Array.from({ length: 20 }, (_, i) => `news-${i}`);
+  const reader = await subscribed(t, three, channels);
   const rejoined = Promise.all(nodes.map((node) => waitFor(node.process.stderr, /cluster state written again/)));
   await redis.stop();
   t.equal((await signedPost(one, `/apps/${DEMO_APP.id}/events`, { name: 'local', channel: CHANNEL, data: '{}' })).status, 200, 'REST publish still accepted');
@@ -109,6 +123,8 @@ t.test('a Redis restart is survived: local delivery goes on, then the nodes rejo
   t.equal((await signedGet(one, `/apps/${DEMO_APP.id}/channels/${CHANNEL}/users`)).status, 503, 'a cluster-wide query says it cannot answer');
   const carol = await presenceMember(t, one, CHANNEL, 'carol');
   t.ok(carol.roster.ids.includes('carol'), 'presence subscriptions still complete, from this node’s roster');
+  // A channel node 3 starts following while Redis is away: its subscription completes, and follows on reconnect.
+  const late = await subscribed(t, three, ['news-late']);
 
   await redis.start();
   await rejoined;
@@ -120,7 +136,13 @@ t.test('a Redis restart is survived: local delivery goes on, then the nodes rejo
     await signedPost(two, `/apps/${DEMO_APP.id}/events`, { name: 'across', channel: CHANNEL, data: '{}' });
     return ann.client.pending().some((f) => f.event === 'across');
   }, 'publishes to cross nodes again');
-  t.pass('the nodes came back without restarting');
+  for (const [client, channel] of [...channels.map((channel) => [reader, channel] as const), [late, 'news-late'] as const]) {
+    await until(async () => {
+      await signedPost(one, `/apps/${DEMO_APP.id}/events`, { name: 'again', channel, data: '{}' });
+      return client.pending().some((f) => f.event === 'again' && f.channel === channel);
+    }, `${channel} to reach node 3 again`);
+  }
+  t.pass('the nodes came back without restarting, following every channel they had');
   for (const node of nodes) t.equal(node.process.exitCode, null);
   for (const { client } of [bob, dave]) t.equal(client.ws.readyState, 1, 'clients stayed connected throughout');
 });

@@ -6,7 +6,7 @@ import { authenticateUser } from '../../src/protocol/channel-auth.js';
 import { type GatewayProcess, startNodes } from '../helpers/cluster.js';
 import { DEMO_APP } from '../helpers/gateway.js';
 import { type PusherClientInstance, portOf, pusherClient, pusherServer, signedInPusherClient } from '../helpers/pusher.js';
-import { startRedis } from '../helpers/redis.js';
+import { startRedis, STANDALONE_ONLY } from '../helpers/redis.js';
 import { startReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
@@ -105,7 +105,7 @@ t.test('two nodes: each feature is cluster-wide; a SIGKILLed node’s subscripti
   t.same(await offline, { name: 'offline', user_ids: ['bob'] });
 });
 
-t.test('after Redis restarts empty, counts and online users are written again and are cluster-wide again', async (t) => {
+t.test('after Redis restarts empty, counts and online users are written again and are cluster-wide again', STANDALONE_ONLY, async (t) => {
   const redis = await startRedis(t);
   const receiver = await startReceiver(t);
   const [one, two] = await featureCluster(t, receiver, redis.url);

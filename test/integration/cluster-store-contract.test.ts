@@ -5,11 +5,11 @@ import { type ClusterStore, type NodeSnapshot, ONLINE_USERS } from '../../src/cl
 import { MemoryStoreHub } from '../../src/cluster/memory-cluster-store.js';
 import { RedisClusterStore } from '../../src/cluster/redis-cluster-store.js';
 import { createLogger } from '../../src/log.js';
-import { testRedis } from '../helpers/redis.js';
+import { testRedisTarget } from '../helpers/redis.js';
 import { until } from '../helpers/ws-client.js';
 
 /** The contract must hold for the real thing: a redis-server of this file's own (or REDIS_URL). */
-const REDIS_URL = await testRedis(t);
+const REDIS = await testRedisTarget(t);
 const NODE_TIMEOUT_MS = 300;
 
 interface Cluster {
@@ -46,7 +46,7 @@ const implementations: Array<[string, (t: Test) => Cluster]> = [
       const prefix = `test-${nanoid(8)}`;
       return {
         async join(nodeId, snapshot = () => EMPTY) {
-          const store = new RedisClusterStore(REDIS_URL, prefix, nodeId, NODE_TIMEOUT_MS, createLogger('silent'), 1000);
+          const store = new RedisClusterStore(REDIS, prefix, nodeId, NODE_TIMEOUT_MS, createLogger('silent'), 1000);
           await store.start(snapshot);
           t.teardown(() => store.close());
           return store;

@@ -6,7 +6,8 @@ import { nanoid } from 'nanoid';
 import t, { type Test } from 'tap';
 import { type GatewayProcess, presenceMember, startNodes } from '../helpers/cluster.js';
 import { DEMO_APP } from '../helpers/gateway.js';
-import { testRedis } from '../helpers/redis.js';
+import { redisClient } from '../../src/cluster/redis-connection.js';
+import { ON_REDIS_CLUSTER, testRedis } from '../helpers/redis.js';
 import { type Answer, type ReceivedEvent, type WebhookReceiver, startReceiver } from '../helpers/webhook-receiver.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
@@ -34,8 +35,12 @@ async function webhookCluster(t: Test, count: number, answer?: (n: number) => An
   const app = { ...DEMO_APP, webhooks: [{ url: receiver.url }], webhookGraceMs: GRACE_MS, webhookBatchDelayMs: 20, webhookRetryBaseMs: 100 };
   await writeFile(config, JSON.stringify({ apps: [app] }));
   const nodes = await startNodes(t, count, [...FAST, '--config', config, '--redis-prefix', prefix], redis);
-  const queue = new Queue(DEMO_APP.id, { connection: { url: redis }, prefix: `${prefix}:webhooks` });
-  t.teardown(() => queue.close());
+  const connection = ON_REDIS_CLUSTER ? redisClient({ clusterNodes: redis.split(',') }, { maxRetriesPerRequest: null }) : { url: redis };
+  const queue = new Queue(DEMO_APP.id, { connection, prefix: `${prefix}:{webhooks}` });
+  t.teardown(async () => {
+    await queue.close();
+    if (!('url' in connection)) connection.disconnect();
+  });
   let sentinels = 0;
   return {
     nodes,

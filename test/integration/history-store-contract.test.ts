@@ -1,18 +1,20 @@
-import { execFileSync } from 'node:child_process';
 import { nanoid } from 'nanoid';
 import t, { type Test } from 'tap';
 import type { HistoryRule } from '../../src/apps/app-registry.js';
 import type { ClusterMessage } from '../../src/cluster/cluster-message.js';
 import type { HistoryStore, StoredPublication } from '../../src/cluster/history-store.js';
 import { MemoryHistoryStore } from '../../src/cluster/memory-history-store.js';
-import { RedisBroker } from '../../src/cluster/redis-broker.js';
 import { RedisHistoryStore } from '../../src/cluster/redis-history-store.js';
+import { historyKey, partitionOf } from '../../src/cluster/redis-names.js';
+import { RedisShardedBroker } from '../../src/cluster/redis-sharded-broker.js';
 import { createLogger } from '../../src/log.js';
-import { testRedis } from '../helpers/redis.js';
+import { redisCli, testRedisTarget } from '../helpers/redis.js';
 import { until } from '../helpers/ws-client.js';
 
 /** The contract must hold for the real thing: a redis-server of this file's own (or REDIS_URL). */
-const REDIS_URL = await testRedis(t);
+const REDIS = await testRedisTarget(t);
+const PARTITIONS = 16;
+const BROKER = { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20, partitions: PARTITIONS, lingerMs: 0 };
 /** Short, so that expiry plays out in seconds against a real Redis (whose TTLs are whole seconds). */
 const TTL_SECONDS = 1;
 const POSITION_TTL_SECONDS = 2;
@@ -48,15 +50,16 @@ const implementations: Array<[string, (t: Test) => Promise<Harness>]> = [
     async (t) => {
       const prefix = `test-${nanoid(8)}`;
       const log = createLogger('silent');
-      const store = new RedisHistoryStore(REDIS_URL, prefix, 'node-a', log, { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20, positionTtlSeconds: POSITION_TTL_SECONDS });
-      // What every node receives: the publications Redis publishes as it appends them.
-      const observer = new RedisBroker(REDIS_URL, prefix, 'observer', log, { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20 });
+      const store = new RedisHistoryStore(REDIS, prefix, 'node-a', log, { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20, positionTtlSeconds: POSITION_TTL_SECONDS, partitions: PARTITIONS });
+      // What a node following the channel receives: the publications Redis publishes as it appends them.
+      const observer = new RedisShardedBroker(REDIS, prefix, 'observer', log, BROKER);
       const heard: StoredPublication[] = [];
       await Promise.all([store.start(), observer.start((message: ClusterMessage) => message.kind === 'stored' && heard.push(message))]);
       t.teardown(() => Promise.all([store.close(), observer.close()]));
       return {
         store,
         async append(appId, channel, frame, exceptSocketId) {
+          await observer.follow(appId, channel);
           const before = heard.length;
           await store.append(appId, channel, RULE, frame, exceptSocketId);
           await until(() => heard.length > before, 'the publication');
@@ -128,13 +131,13 @@ for (const [name, makeHarness] of implementations) {
 
 t.test('redis: a stream whose position was lost starts a new epoch from offset 1, its old entries gone', async (t) => {
   const prefix = `test-${nanoid(8)}`;
-  const store = new RedisHistoryStore(REDIS_URL, prefix, 'node-a', createLogger('silent'), { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20, positionTtlSeconds: 60 });
+  const store = new RedisHistoryStore(REDIS, prefix, 'node-a', createLogger('silent'), { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20, positionTtlSeconds: 60, partitions: PARTITIONS });
   await store.start();
   t.teardown(() => store.close());
   for (let n = 1; n <= 3; n++) await store.append('app', 'chat-1', RULE, frame(n), undefined);
   const before = await store.read('app', 'chat-1', RULE, 0, 10);
   // As when Redis evicts or loses the meta key alone: the stream key with IDs 1–3 is still there.
-  execFileSync('redis-cli', ['-u', REDIS_URL, 'DEL', `${prefix}:history:{app:chat-1}:meta`]);
+  redisCli(REDIS, ['DEL', `${historyKey(prefix, partitionOf('app', 'chat-1', PARTITIONS), 'app', 'chat-1')}:meta`]);
   await store.append('app', 'chat-1', RULE, frame(4), undefined);
   const after = await store.read('app', 'chat-1', RULE, 0, 10);
   t.not(after.epoch, before.epoch);
@@ -148,11 +151,12 @@ t.test('redis: a stream whose position was lost starts a new epoch from offset 1
 t.test('redis: a read for a subscriber resolves only once the node has been sent every publication it saw', async (t) => {
   const prefix = `test-${nanoid(8)}`;
   const log = createLogger('silent');
-  const store = new RedisHistoryStore(REDIS_URL, prefix, 'node-a', log, { commandTimeoutMs: 1000, maxPendingBytes: 1 << 24, positionTtlSeconds: 60 });
+  const store = new RedisHistoryStore(REDIS, prefix, 'node-a', log, { commandTimeoutMs: 1000, maxPendingBytes: 1 << 24, positionTtlSeconds: 60, partitions: PARTITIONS });
   // The node's broker: publications to the node, and the read's marker to its store, as ClusterNode routes them.
-  const broker = new RedisBroker(REDIS_URL, prefix, 'node-a', log, { commandTimeoutMs: 1000, maxPendingBytes: 1 << 20 });
+  const broker = new RedisShardedBroker(REDIS, prefix, 'node-a', log, BROKER);
   const heard: number[] = [];
   await Promise.all([store.start(), broker.start((m) => (m.kind === 'stored' ? heard.push(m.offset) : m.kind === 'marker' && store.marked(m.id)))]);
+  await broker.follow('app', 'chat-1');
   t.teardown(() => Promise.all([store.close(), broker.close()]));
   const big = JSON.stringify({ event: 'e', channel: 'chat-1', data: JSON.stringify('x'.repeat(8000)) });
   for (let round = 0; round < 5; round++) {
@@ -161,7 +165,7 @@ t.test('redis: a read for a subscriber resolves only once the node has been sent
     t.equal(heard.at(-1), read.offset, `round ${round}: offset ${read.offset} had arrived when the read answered`);
     await Promise.all(appends);
   }
-  const lost = new RedisHistoryStore(REDIS_URL, prefix, 'node-b', log, { commandTimeoutMs: 300, maxPendingBytes: 1 << 20, positionTtlSeconds: 60 });
+  const lost = new RedisHistoryStore(REDIS, prefix, 'node-b', log, { commandTimeoutMs: 300, maxPendingBytes: 1 << 20, positionTtlSeconds: 60, partitions: PARTITIONS });
   await lost.start();
   t.teardown(() => lost.close());
   await t.rejects(lost.read('app', 'chat-1', RULE, 0, 0, true), /not sent the channel's publications within 300 ms/, 'a node that never hears its marker refuses');

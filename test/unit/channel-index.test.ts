@@ -24,10 +24,11 @@ class RecordingFanOut implements FanOut {
   }
 }
 
-const member = (): Subscriber & { connection: FakeConnection; held: Array<[string, string, number]> } => {
+const member = (): Subscriber & { connection: FakeConnection; held: Array<[string, string?, number?]> } => {
   const connection = new FakeConnection();
-  const held: Array<[string, string, number]> = [];
-  return { connection, held, dialect: 'broadcastt', deliverMemberEvent: (_channel, frame) => connection.send(frame), holdStored: (_channel, frame, epoch, offset) => held.push([frame, epoch, offset]) };
+  const held: Array<[string, string?, number?]> = [];
+  const hold = (_channel: string, frame: string, position?: { epoch: string; offset: number }) => held.push(position ? [frame, position.epoch, position.offset] : [frame]);
+  return { connection, held, dialect: 'broadcastt', deliverMemberEvent: (_channel, frame) => connection.send(frame), hold };
 };
 
 /** Encoder that counts its calls and produces a channel event frame. */
@@ -215,7 +216,7 @@ t.test('watchers', async (t) => {
   });
 });
 
-t.test('a member that joins held is counted at once but gets publications through holdStored until it is attached', async (t) => {
+t.test('a member that joins held is counted at once but keeps publications (hold) until it is attached', async (t) => {
   const fanOut = new RecordingFanOut();
   const index = new ChannelIndex(fanOut);
   const [live, held] = [member(), member()];
@@ -231,11 +232,11 @@ t.test('a member that joins held is counted at once but gets publications throug
   index.deliver('app', 'chat-1', () => '{"plain":true}');
   t.same(live.connection.sent, ['{"n":1,"offset":1}', '{"plain":true}']);
   t.same(held.connection.sent, [], 'nothing reaches the held socket');
-  t.same(held.held, [['{"n":1,"offset":1}', 'e1', 1]], 'but it holds the publication, with its position');
+  t.same(held.held, [['{"n":1,"offset":1}', 'e1', 1], ['{"plain":true}']], 'but it holds the publications, a stored one with its position');
   index.attach('app', 'chat-1', held);
   index.deliverStored('app', 'chat-1', '{"n":2,"offset":2}', 'e1', 2);
   t.same(held.connection.sent, ['{"n":2,"offset":2}'], 'attached: frames come from the fan-out');
-  t.equal(held.held.length, 1, 'and are no longer held');
+  t.equal(held.held.length, 2, 'and are no longer held');
 
   const leaver = member();
   index.join('app', 'chat-1', leaver, true);

@@ -136,6 +136,16 @@ t.test('maxFrameBytes may not be below maxMessageBytes', async (t) => {
   t.throws(() => configFromCli(['--max-frame-bytes', '1000'], { GATEWAY_MAX_MESSAGE_BYTES: '2000' }), CONFIG_ERROR, 'also from the CLI');
 });
 
+t.test('Redis: several URLs only for a Redis Cluster, and the fanout routing only without one', async (t) => {
+  const urls = 'redis://10.0.0.5:7000,redis://10.0.0.6:7000';
+  t.throws(() => resolveConfig({ redis: urls }), { ...CONFIG_ERROR, message: /lists several URLs, which only a Redis Cluster takes/ });
+  t.equal(resolveConfig({ redis: urls, redisCluster: true }).redis, urls);
+  t.throws(() => resolveConfig({ redis: urls, redisCluster: true, redisRouting: 'fanout' }), { ...CONFIG_ERROR, message: /"fanout" needs standalone Redis/ });
+  t.throws(() => resolveConfig({ redis: 'redis://a:1,http://b:2', redisCluster: true }), CONFIG_ERROR, 'each one a redis URL');
+  t.throws(() => resolveConfig({ redisPartitions: 0 }), CONFIG_ERROR);
+  t.match(configFromCli(['--redis-partitions', '64', '--redis-unsubscribe-linger-ms', '0'], {}), { config: { redisPartitions: 64, redisUnsubscribeLingerMs: 0, redisRouting: 'sharded' } });
+});
+
 t.test('configFromCli', async (t) => {
   t.test('with nothing set gives the defaults', async (t) => {
     t.same(configOf(configFromCli([], {})), resolveConfig());
