@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { type Logger, throttledLog } from '../log.js';
+import type { Logger } from '../log.js';
+import { BoundedPublishes } from './bounded-publishes.js';
 import type { Broker } from './broker.js';
 import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './cluster-message.js';
 import { RedisConnection, type RedisTarget } from './redis-connection.js';
@@ -23,9 +24,8 @@ export class RedisBroker implements Broker {
   private readonly publisher: RedisConnection;
   private readonly subscriber: RedisConnection;
   private readonly channel: string;
-  /** Bytes of publishes Redis has not acknowledged yet. */
-  private pendingBytes = 0;
-  private readonly logDropped: ReturnType<typeof throttledLog>;
+  /** Publishes Redis has not acknowledged yet, bounded in bytes. */
+  private readonly publishes: BoundedPublishes;
 
   constructor(
     target: RedisTarget,
@@ -35,7 +35,7 @@ export class RedisBroker implements Broker {
     private readonly settings: RedisBrokerSettings,
   ) {
     this.channel = fanOutChannel(prefix);
-    this.logDropped = throttledLog(log, 'warn', 'redis publish dropped');
+    this.publishes = new BoundedPublishes(settings.maxPendingBytes, log);
     this.publisher = new RedisConnection(target, 'publisher', log, { commandTimeoutMs: settings.commandTimeoutMs });
     // The subscription is queued while disconnected, so ioredis makes it again on reconnect.
     this.subscriber = new RedisConnection(target, 'subscriber', log, { commandTimeoutMs: settings.commandTimeoutMs, queueWhileDown: true });
@@ -54,18 +54,7 @@ export class RedisBroker implements Broker {
   }
 
   send(message: ClusterMessage): void {
-    if (!this.publisher.isReady) return this.logDropped({ reason: 'redis is not connected' });
-    if (this.pendingBytes >= this.settings.maxPendingBytes) return this.logDropped({ reason: `over ${this.settings.maxPendingBytes} bytes are waiting for redis` });
-    const text = encodeClusterMessage(message);
-    // UTF-16 length, not bytes: a cheap bound that never undercounts by more than 3×.
-    this.pendingBytes += text.length;
-    const settled = () => {
-      this.pendingBytes -= text.length;
-    };
-    this.publisher.redis.publish(this.channel, text).then(settled, (error: Error) => {
-      settled();
-      this.logDropped({ reason: error.message });
-    });
+    this.publishes.send(this.publisher.isReady, encodeClusterMessage(message), (text) => this.publisher.redis.publish(this.channel, text));
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis';
 import { type Logger, throttledLog } from '../log.js';
+import { BoundedPublishes } from './bounded-publishes.js';
 import type { Broker } from './broker.js';
 import { type ClusterMessage, decodeClusterMessage, encodeClusterMessage } from './cluster-message.js';
 import { RedisConnection, type RedisTarget } from './redis-connection.js';
@@ -43,8 +44,7 @@ export class RedisShardedBroker implements Broker {
   private readonly followed = new Map<string, Followed>();
   private readonly ownChannel: string;
   private readonly everyNode: string;
-  private pendingBytes = 0;
-  private readonly logDropped: ReturnType<typeof throttledLog>;
+  private readonly publishes: BoundedPublishes;
   private readonly logUnfollowed: ReturnType<typeof throttledLog>;
 
   constructor(
@@ -56,7 +56,7 @@ export class RedisShardedBroker implements Broker {
   ) {
     this.ownChannel = nodeChannel(prefix, nodeId);
     this.everyNode = clusterChannel(prefix);
-    this.logDropped = throttledLog(log, 'warn', 'redis publish dropped');
+    this.publishes = new BoundedPublishes(settings.maxPendingBytes, log);
     this.logUnfollowed = throttledLog(log, 'warn', 'a channel could not be followed in time: its subscribers get this node\'s publishes until Redis answers');
     this.publisher = new RedisConnection(target, 'publisher', log, { commandTimeoutMs: settings.commandTimeoutMs });
     // Queued while disconnected rather than failed at once; on standalone Redis, resubscribe() makes them again.
@@ -140,18 +140,7 @@ export class RedisShardedBroker implements Broker {
   }
 
   send(message: ClusterMessage): void {
-    if (!this.publisher.isReady) return this.logDropped({ reason: 'redis is not connected' });
-    if (this.pendingBytes >= this.settings.maxPendingBytes) return this.logDropped({ reason: `over ${this.settings.maxPendingBytes} bytes are waiting for redis` });
-    const text = encodeClusterMessage(message);
-    // UTF-16 length, not bytes: a cheap bound that never undercounts by more than 3×.
-    this.pendingBytes += text.length;
-    const settled = () => {
-      this.pendingBytes -= text.length;
-    };
-    this.publisher.redis.spublish(this.destinationOf(message), text).then(settled, (error: Error) => {
-      settled();
-      this.logDropped({ reason: error.message });
-    });
+    this.publishes.send(this.publisher.isReady, encodeClusterMessage(message), (text) => this.publisher.redis.spublish(this.destinationOf(message), text));
   }
 
   /** Where a message goes: a channel's messages on its own channel, an answer to its node, the rest to all. */
