@@ -57,9 +57,19 @@ function banner(gateway: Gateway, port: number, { isNativeUws, FALLBACK_WARNING 
     `  publish:  POST ${http}://${shown}:${port}/apps/${first?.id}/events  (signed with the app's secret; see README)`,
     `  health:   ${http}://${shown}:${port}/`,
     ...(gateway.config.console ? [`  console:  ${http}://${shown}:${port}/console  (sign in with an app id and its secret)`] : []),
+    ...metricsLine(gateway),
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Where Prometheus scrapes, when metrics are on (docs/operations.md); plain HTTP on a port of its own. */
+function metricsLine(gateway: Gateway): string[] {
+  const port = gateway.metricsPort();
+  if (port === undefined) return [];
+  const host = gateway.config.metricsHost === '' ? gateway.config.host : gateway.config.metricsHost;
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return [`  metrics:  http://${shown}:${port}/metrics`];
 }
 
 main().catch((error: unknown) => {

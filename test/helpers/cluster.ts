@@ -11,6 +11,8 @@ import { TestClient, WAIT_MS } from './ws-client.js';
 export interface GatewayProcess {
   readonly process: ChildProcessWithoutNullStreams;
   readonly http: string;
+  /** Its Prometheus endpoint, when started with --metrics-port. */
+  readonly metrics?: string;
   wsUrl(query?: string): string;
 }
 
@@ -25,8 +27,10 @@ export async function startNodes(t: Test, count: number, args: string[] = [], re
   for (let i = 0; i < count; i++) {
     const node = runCli(['--port', '0', '--host', '127.0.0.1', ...redisFlags(redisUrl), '--redis-prefix', prefix, '--log-level', 'warn', '--shutdown-timeout-ms', '500', ...args]);
     t.teardown(() => stopGracefully(node));
-    const port = (await waitFor(node.stdout, /listening on 127\.0\.0\.1:(\d+)/))[1] as string;
-    nodes.push({ process: node, http: `http://127.0.0.1:${port}`, wsUrl: (query = '') => `ws://127.0.0.1:${port}/app/${DEMO_APP.key}${query}` });
+    // The banner is one write: with --metrics-port its metrics line comes with the port.
+    const banner = args.includes('--metrics-port') ? /listening on 127\.0\.0\.1:(\d+)[\s\S]*metrics: {2}(http:\S+)/ : /listening on 127\.0\.0\.1:(\d+)/;
+    const [, port, metrics] = await waitFor(node.stdout, banner);
+    nodes.push({ process: node, http: `http://127.0.0.1:${port}`, ...(metrics === undefined ? {} : { metrics }), wsUrl: (query = '') => `ws://127.0.0.1:${port}/app/${DEMO_APP.key}${query}` });
   }
   return nodes;
 }

@@ -2,6 +2,7 @@ import { nanoid } from 'nanoid';
 import t, { type Test } from 'tap';
 import { type GatewayProcess, startNodes } from '../helpers/cluster.js';
 import { DEMO_APP, httpRequest, signedPost } from '../helpers/gateway.js';
+import { scrape, valueOf } from '../helpers/metrics.js';
 import { ON_REDIS_CLUSTER, testRedis } from '../helpers/redis.js';
 import { TestClient, until } from '../helpers/ws-client.js';
 
@@ -29,7 +30,7 @@ const routings: Array<['sharded' | 'fanout', number]> = [
 
 for (const [routing, expected] of routings) {
   t.test(`${routing} routing: a node without subscribers on a channel receives ${expected} of its ${PUBLISHES} publications`, async (t) => {
-    const [one, two] = (await startNodes(t, 2, ['--redis-routing', routing])) as [GatewayProcess, GatewayProcess];
+    const [one, two] = (await startNodes(t, 2, ['--redis-routing', routing, '--metrics-port', '0'])) as [GatewayProcess, GatewayProcess];
     const client = await subscriber(t, one, 'only-on-one');
     const before = await received(two);
     for (let n = 0; n < PUBLISHES; n++) await signedPost(one, `/apps/${DEMO_APP.id}/events`, { name: 'tick', channel: 'only-on-one', data: JSON.stringify({ n }) });
@@ -38,6 +39,8 @@ for (const [routing, expected] of routings) {
     await signedPost(one, `/apps/${DEMO_APP.id}/users/nobody/terminate_connections`, {});
     await until(async () => (await received(two)) > before + expected, 'the termination to reach node 2');
     t.equal((await received(two)) - before, expected + 1, `node 2 received ${expected} publications and the termination`);
+    const metrics = await scrape(Number(new URL(two.metrics ?? '').port));
+    t.equal(valueOf(metrics, 'broadcastt_cluster_messages_received_total', { app_id: DEMO_APP.id, kind: 'publish' }), expected, 'and its metrics say so');
   });
 }
 
