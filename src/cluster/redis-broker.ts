@@ -32,7 +32,7 @@ export class RedisBroker implements Broker {
     prefix: string,
     private readonly nodeId: string,
     log: Logger,
-    private readonly settings: RedisBrokerSettings,
+    settings: RedisBrokerSettings,
   ) {
     this.channel = fanOutChannel(prefix);
     this.publishes = new BoundedPublishes(settings.maxPendingBytes, log);
