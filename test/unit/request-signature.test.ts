@@ -152,6 +152,20 @@ t.test('every failed check is a 401 InvalidSignature naming the check', async (t
   for (const [name, call, message] of cases) t.throws(call, { ...INVALID, message }, name);
 });
 
+t.test('the signature is compared as 64 hex digits in either case, every one of them', async (t) => {
+  const p = new URLSearchParams(signRequestQuery(app, 'POST', PATH, BODY, {}, NOW));
+  const signature = p.get('auth_signature') ?? '';
+  const withSignature = (value: string) => {
+    p.set('auth_signature', value);
+    return p.toString();
+  };
+  t.doesNotThrow(() => verify(withSignature(signature.toUpperCase())), 'upper-case hex is the same digest');
+  for (let i = 0; i < signature.length; i++) {
+    const other = signature[i] === 'f' ? 'e' : 'f';
+    t.throws(() => verify(withSignature(signature.slice(0, i) + other + signature.slice(i + 1))), { message: /auth_signature does not match/ }, `digit ${i} changed`);
+  }
+});
+
 t.test('the signature mismatch message shows the string that was signed', async (t) => {
   const p = new URLSearchParams(signRequestQuery(app, 'POST', PATH, BODY, {}, NOW));
   p.set('auth_signature', '0'.repeat(64));
