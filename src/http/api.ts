@@ -122,9 +122,9 @@ export function createApi(context: ApiContext): (head: RequestHead) => Step {
   const begin = (head: RequestHead, seen: Seen): Step => {
     const served = serviceAnswer(head, context.node);
     if (served) return { answer: served };
-    const [, apps, appId, ...rest] = head.path.split('/');
-    const found = apps === 'apps' && appId ? routes(head.method, rest) : undefined;
-    if (!found || appId === undefined) throw new HttpError('RouteNotFound', `no route for ${head.method} ${head.path}`);
+    const { appId, rest } = appPath(head.path);
+    const found = appId ? routes(head.method, rest) : undefined;
+    if (!found) throw new HttpError('RouteNotFound', `no route for ${head.method} ${head.path}`);
     const app = context.apps.findById(appId);
     if (!app) throw new HttpError('AppNotFound', appId);
     seen.appId = app.id;
@@ -197,6 +197,18 @@ function publishAll(node: ApiNode, app: App, events: readonly OutgoingEvent[]): 
   return storing && Promise.all(storing).then(() => OK);
 }
 
+const APPS_PREFIX = '/apps/';
+const NOT_AN_APP_PATH = { appId: '', rest: '' } as const;
+
+/**
+ * The app id and the rest of an `/apps/:appId/…` path (an empty id for any other path). Found by position
+ * rather than split into parts: every REST publish is routed.
+ */
+function appPath(path: string): { readonly appId: string; readonly rest: string } {
+  const idEnd = path.startsWith(APPS_PREFIX) ? path.indexOf('/', APPS_PREFIX.length) : -1;
+  return idEnd < 0 ? NOT_AN_APP_PATH : { appId: path.slice(APPS_PREFIX.length, idEnd), rest: path.slice(idEnd + 1) };
+}
+
 /** `GET /` (health) and `GET /ready`, which need no app and no signature; undefined for any other path. */
 function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefined {
   if (head.method !== 'GET' && head.method !== 'HEAD') return undefined;
@@ -206,8 +218,8 @@ function serviceAnswer(head: RequestHead, node: ApiNode): ApiResponse | undefine
   return json(200, { ready: true });
 }
 
-/** The routes under /apps/:appId/, by method and the rest of the path. */
-function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => FoundRoute | undefined {
+/** The routes under /apps/:appId/, by method and the rest of the path (`events`, `channels/my-channel`). */
+function appRoutes(node: ApiNode): (method: string, rest: string) => FoundRoute | undefined {
   /**
    * A publish answers {} once every publication is on its way, those to a cluster's history channels once Redis
    * kept them. One that asked for `info` answers the channels' counts, read before anything is published, so a
@@ -274,6 +286,17 @@ function appRoutes(node: ApiNode): (method: string, rest: readonly string[]) => 
     return { name: 'POST users/:id/terminate_connections', isRead: false, handle };
   };
 
-  const fixedRoutes = new Map(Object.entries(fixed).map(([name, handle]) => [name, { name, handle: handle as AppRoute, isRead: name.startsWith('GET ') }]));
-  return (method, rest) => fixedRoutes.get(`${method} ${rest.join('/')}`) ?? channelRoute(method, rest) ?? userRoute(method, rest);
+  // By method, then by the rest of the path: no key is built per request.
+  const fixedRoutes = new Map<string, Map<string, FoundRoute>>();
+  for (const [name, handle] of Object.entries(fixed)) {
+    const [method = '', rest = ''] = name.split(' ');
+    if (!fixedRoutes.has(method)) fixedRoutes.set(method, new Map());
+    fixedRoutes.get(method)?.set(rest, { name, handle, isRead: method === 'GET' });
+  }
+  return (method, rest) => {
+    const found = fixedRoutes.get(method)?.get(rest);
+    if (found) return found;
+    const parts = rest.split('/');
+    return channelRoute(method, parts) ?? userRoute(method, parts);
+  };
 }
