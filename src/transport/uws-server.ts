@@ -141,7 +141,7 @@ export class UwsServer {
    */
   private serveHttp(handlers: TransportHandlers, res: HttpResponse, req: HttpRequest): void {
     const exchange = new HttpExchange(res);
-    const method = req.getMethod().toUpperCase();
+    const method = upperCase(req.getMethod());
     const refusal = this.refusalOfHeaders(req);
     if (refusal) return exchange.reply(errorResponse(refusal), true);
     const step = handlers.http({
@@ -183,4 +183,9 @@ export class UwsServer {
   }
 }
 
+/** uWS gives methods in lower case; the API reads them in upper case, made once for the common ones. */
+const UPPER_CASE_METHODS = new Map(['get', 'head', 'post', 'put', 'delete', 'options', 'patch'].map((method) => [method, method.toUpperCase()]));
 
+function upperCase(method: string): string {
+  return UPPER_CASE_METHODS.get(method) ?? method.toUpperCase();
+}
