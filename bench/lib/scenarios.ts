@@ -91,11 +91,51 @@ async function retained(server: ServerHandle): Promise<{ rss: number; heap: numb
 export const PAYLOAD_BYTES = 160;
 
 /**
- * Publishes as fast as the clients keep up: bursts while fewer than `window` deliveries are outstanding,
- * then polls the clients. Deliveries and CPU cover the same messages, because the clock runs until the
- * backlog has arrived (or 5 s have passed, and the rest counts as lost). CPU and RSS are summed over every
- * server of the run. Latency is reported when the clients were opened with `measureLatency`; at maximum
- * rate it is mostly the time an event waits behind the window, not the time one event alone would take.
+ * How long each saturating run publishes before it measures, in full runs and quick ones. A fresh server
+ * process compiles its hot path while the first few thousand events go through (V8 optimises a function once
+ * it is hot): measured from the first event, that one-off compilation counted as a per-event cost, 3.6 % of
+ * the HTTP ceiling's CPU in S2 and 7.9 % of the gateway's (`perf record`, bench/README.md "How it measures").
+ */
+const WARM_UP_SECONDS = { full: 1, quick: 0.5 } as const;
+/** How long the warm-up's deliveries may take to arrive before the measured part starts anyway. */
+const WARM_UP_DRAIN_MS = 5000;
+
+/** Counts of one stretch of publishing: events sent, deliveries owed for them, and deliveries seen. */
+interface Stretch {
+  published: number;
+  expected: number;
+  delivered: number;
+}
+
+/**
+ * Publishes for `seconds` as fast as the clients keep up: bursts while fewer than `window` deliveries are
+ * outstanding, then polls the clients. Deliveries are counted from the clients' count at `startMessages`.
+ */
+async function publishFor(run: Run, channels: string[], recipients: (channel: string) => number, burst: number, window: number, seconds: number, payloadBytes: number, startMessages: number): Promise<Stretch> {
+  const stretch: Stretch = { published: 0, expected: 0, delivered: 0 };
+  const end = performance.now() + seconds * 1000;
+  let next = 0;
+  while (performance.now() < end) {
+    if (stretch.expected - stretch.delivered > window) {
+      stretch.delivered = (await run.clients.counts()).messages - startMessages;
+      continue;
+    }
+    const slice = Array.from({ length: burst }, (_, i) => channels[(next + i) % channels.length] as string);
+    next = (next + burst) % channels.length;
+    await run.publisher.publish(slice, burst, payloadBytes);
+    stretch.published += burst;
+    for (const channel of slice) stretch.expected += recipients(channel);
+  }
+  return stretch;
+}
+
+/**
+ * Publishes as fast as the clients keep up, after an unmeasured warm-up (WARM_UP_SECONDS) whose deliveries
+ * have all arrived: bursts while fewer than `window` deliveries are outstanding, then polls the clients.
+ * Deliveries and CPU cover the same messages, because the clock runs until the backlog has arrived (or 5 s
+ * have passed, and the rest counts as lost). CPU and RSS are summed over every server of the run. Latency is
+ * reported when the clients were opened with `measureLatency`; at maximum rate it is mostly the time an event
+ * waits behind the window, not the time one event alone would take.
  */
 export async function saturate(
   run: Run,
@@ -106,30 +146,17 @@ export async function saturate(
   seconds: number,
   payloadBytes = PAYLOAD_BYTES,
 ): Promise<Metrics> {
-  const { servers, clients, publisher } = run;
+  const { servers, clients } = run;
   const cpuOf = (nodes: readonly ServerHandle[]) => nodes.reduce((total, node) => total + cpuMicros(node.pid), 0);
   const others = servers.slice(1);
+  await warmUp(run, channels, recipients, burst, window, payloadBytes);
   const start = await clients.counts();
   await clients.latencies();
   const cpu0 = cpuOf(servers);
   const otherCpu0 = cpuOf(others);
   const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  let expected = 0;
-  let published = 0;
+  const { published, expected } = await publishFor(run, channels, recipients, burst, window, seconds, payloadBytes, start.messages);
   let delivered = 0;
-  let next = 0;
-  while (performance.now() < end) {
-    if (expected - delivered > window) {
-      delivered = (await clients.counts()).messages - start.messages;
-      continue;
-    }
-    const slice = Array.from({ length: burst }, (_, i) => channels[(next + i) % channels.length] as string);
-    next = (next + burst) % channels.length;
-    await publisher.publish(slice, burst, payloadBytes);
-    published += burst;
-    for (const channel of slice) expected += recipients(channel);
-  }
   const deadline = performance.now() + 5000;
   let last = await clients.counts();
   while (delivered < expected && performance.now() < deadline) {
@@ -152,6 +179,14 @@ export async function saturate(
     serverCpuUsPerPublish: cpu / published,
     rssMB: servers.reduce((total, node) => total + rssBytes(node.pid), 0) / 2 ** 20,
   };
+}
+
+/** Publishes for WARM_UP_SECONDS and waits for those deliveries, so that what follows measures a warm server. */
+async function warmUp(run: Run, channels: string[], recipients: (channel: string) => number, burst: number, window: number, payloadBytes: number): Promise<void> {
+  const start = (await run.clients.counts()).messages;
+  const { expected } = await publishFor(run, channels, recipients, burst, window, run.full ? WARM_UP_SECONDS.full : WARM_UP_SECONDS.quick, payloadBytes, start);
+  const deadline = performance.now() + WARM_UP_DRAIN_MS;
+  while ((await run.clients.counts()).messages - start < expected && performance.now() < deadline) await sleep(5);
 }
 
 /**
