@@ -91,12 +91,15 @@ async function retained(server: ServerHandle): Promise<{ rss: number; heap: numb
 export const PAYLOAD_BYTES = 160;
 
 /**
- * How long each saturating run publishes before it measures, in full runs and quick ones. A fresh server
- * process compiles its hot path while the first few thousand events go through (V8 optimises a function once
- * it is hot): measured from the first event, that one-off compilation counted as a per-event cost, 3.6 % of
- * the HTTP ceiling's CPU in S2 and 7.9 % of the gateway's (`perf record`, bench/README.md "How it measures").
+ * How much each saturating run publishes before it measures: at least this long and this many events (at most
+ * WARM_UP_MAX_SECONDS). A fresh server process compiles its hot path while its first few thousand events go
+ * through (V8 optimises a function once it is hot, on a background thread): measured from the first event,
+ * that one-off compilation counted as a per-event cost. In S2 (about 11,000 events a second) it was 3.6 % of the
+ * HTTP ceiling's CPU and 7.9 % of the gateway's, nearly all in the first second; in S1 (about 700 a second)
+ * the gateway was still compiling three to five seconds in (`perf record`; bench/README.md "How it measures").
  */
-const WARM_UP_SECONDS = { full: 1, quick: 0.5 } as const;
+const WARM_UP = { full: { seconds: 1, events: 3000 }, quick: { seconds: 0.5, events: 1000 } } as const;
+const WARM_UP_MAX_SECONDS = 6;
 /** How long the warm-up's deliveries may take to arrive before the measured part starts anyway. */
 const WARM_UP_DRAIN_MS = 5000;
 
@@ -108,14 +111,23 @@ interface Stretch {
 }
 
 /**
- * Publishes for `seconds` as fast as the clients keep up: bursts while fewer than `window` deliveries are
+ * Publishes as fast as the clients keep up, `until` it says so: bursts while fewer than `window` deliveries are
  * outstanding, then polls the clients. Deliveries are counted from the clients' count at `startMessages`.
  */
-async function publishFor(run: Run, channels: string[], recipients: (channel: string) => number, burst: number, window: number, seconds: number, payloadBytes: number, startMessages: number): Promise<Stretch> {
+async function publishFor(
+  run: Run,
+  channels: string[],
+  recipients: (channel: string) => number,
+  burst: number,
+  window: number,
+  payloadBytes: number,
+  startMessages: number,
+  until: (published: number, elapsedMs: number) => boolean,
+): Promise<Stretch> {
   const stretch: Stretch = { published: 0, expected: 0, delivered: 0 };
-  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
   let next = 0;
-  while (performance.now() < end) {
+  while (!until(stretch.published, performance.now() - t0)) {
     if (stretch.expected - stretch.delivered > window) {
       stretch.delivered = (await run.clients.counts()).messages - startMessages;
       continue;
@@ -130,7 +142,7 @@ async function publishFor(run: Run, channels: string[], recipients: (channel: st
 }
 
 /**
- * Publishes as fast as the clients keep up, after an unmeasured warm-up (WARM_UP_SECONDS) whose deliveries
+ * Publishes as fast as the clients keep up, after an unmeasured warm-up (WARM_UP) whose deliveries
  * have all arrived: bursts while fewer than `window` deliveries are outstanding, then polls the clients.
  * Deliveries and CPU cover the same messages, because the clock runs until the backlog has arrived (or 5 s
  * have passed, and the rest counts as lost). CPU and RSS are summed over every server of the run. Latency is
@@ -155,7 +167,7 @@ export async function saturate(
   const cpu0 = cpuOf(servers);
   const otherCpu0 = cpuOf(others);
   const t0 = performance.now();
-  const { published, expected } = await publishFor(run, channels, recipients, burst, window, seconds, payloadBytes, start.messages);
+  const { published, expected } = await publishFor(run, channels, recipients, burst, window, payloadBytes, start.messages, (_, elapsedMs) => elapsedMs >= seconds * 1000);
   let delivered = 0;
   const deadline = performance.now() + 5000;
   let last = await clients.counts();
@@ -181,10 +193,13 @@ export async function saturate(
   };
 }
 
-/** Publishes for WARM_UP_SECONDS and waits for those deliveries, so that what follows measures a warm server. */
+/** Publishes as much as WARM_UP says and waits for those deliveries, so that what follows measures a warm server. */
 async function warmUp(run: Run, channels: string[], recipients: (channel: string) => number, burst: number, window: number, payloadBytes: number): Promise<void> {
   const start = (await run.clients.counts()).messages;
-  const { expected } = await publishFor(run, channels, recipients, burst, window, run.full ? WARM_UP_SECONDS.full : WARM_UP_SECONDS.quick, payloadBytes, start);
+  const least = run.full ? WARM_UP.full : WARM_UP.quick;
+  const done = (published: number, elapsedMs: number) =>
+    elapsedMs >= WARM_UP_MAX_SECONDS * 1000 || (published >= least.events && elapsedMs >= least.seconds * 1000);
+  const { expected } = await publishFor(run, channels, recipients, burst, window, payloadBytes, start, done);
   const deadline = performance.now() + WARM_UP_DRAIN_MS;
   while ((await run.clients.counts()).messages - start < expected && performance.now() < deadline) await sleep(5);
 }
