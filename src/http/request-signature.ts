@@ -71,7 +71,7 @@ const LOWER_CASE_BIT = 0x20;
  * Two SHA-256 digests as hex, `given` already checked to be 64 hex digits in either case (so setting the
  * lower-case bit lowers its letters and leaves its digits), `expected` in lower case. Compared in constant time:
  * every character is looked at, whatever the first difference. Compared as text rather than decoded into
- * buffers for crypto.timingSafeEqual, which cost twice as much (bench/README.md, "Signed REST").
+ * buffers for crypto.timingSafeEqual, which cost twice as much (bench/README.md, "A signed REST request").
  */
 function sameHexDigest(given: string, expected: string): boolean {
   let difference = given.length ^ expected.length;

@@ -146,7 +146,7 @@ export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
 /**
  * Whether the bytes hold more than `max` opening brackets, strings included: with no more than that they
  * cannot nest deeper, and most frames and bodies hold a few. Counted by indexOf, a native search several times
- * faster per byte than nestsDeeperThan's loop (bench/README.md, "Signed REST").
+ * faster per byte than nestsDeeperThan's loop (bench/README.md, "A signed REST request").
  */
 function opensMoreThan(bytes: Uint8Array, max: number): boolean {
   let count = 0;
