@@ -40,7 +40,7 @@ async function main(): Promise<void> {
 /** Where to connect and publish. Secrets are never printed: the apps' own come from their configuration. */
 function banner(gateway: Gateway, port: number, { isNativeUws, FALLBACK_WARNING }: { isNativeUws: boolean; FALLBACK_WARNING: string }): string {
   const { host, apps } = gateway.config;
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const shown = shownHost(host);
   const [ws, http] = gateway.isSecure ? ['wss', 'https'] : ['ws', 'http'];
   const first = apps[0];
   const lines = [
@@ -68,8 +68,12 @@ function metricsLine(gateway: Gateway): string[] {
   const port = gateway.metricsPort();
   if (port === undefined) return [];
   const host = gateway.config.metricsHost === '' ? gateway.config.host : gateway.config.metricsHost;
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return [`  metrics:  http://${shown}:${port}/metrics`];
+  return [`  metrics:  http://${shownHost(host)}:${port}/metrics`];
+}
+
+/** A listening host as a URL can reach it: the wildcard addresses are reached at localhost. */
+function shownHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? 'localhost' : host;
 }
 
 main().catch((error: unknown) => {
