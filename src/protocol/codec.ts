@@ -118,6 +118,7 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_ARRAY = 0x5d;
 const CLOSE_OBJECT = 0x7d;
 const QUOTE = 0x22;
+const OPENING_BRACKETS = [OPEN_OBJECT, OPEN_ARRAY] as const;
 const BACKSLASH = 0x5c;
 
 /**
@@ -150,7 +151,7 @@ export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
  */
 function opensMoreThan(bytes: Uint8Array, max: number): boolean {
   let count = 0;
-  for (const bracket of [OPEN_OBJECT, OPEN_ARRAY]) {
+  for (const bracket of OPENING_BRACKETS) {
     for (let i = bytes.indexOf(bracket); i >= 0; i = bytes.indexOf(bracket, i + 1)) if (++count > max) return true;
   }
   return false;
