@@ -102,12 +102,13 @@ const WARM_UP = { full: { seconds: 1, events: 3000 }, quick: { seconds: 0.5, eve
 const WARM_UP_MAX_SECONDS = 6;
 /** How long the warm-up's deliveries may take to arrive before the measured part starts anyway. */
 const WARM_UP_DRAIN_MS = 5000;
+/** How long the measured part's backlog may take to arrive; what has not by then counts as lost. */
+const BACKLOG_DRAIN_MS = 5000;
 
-/** Counts of one stretch of publishing: events sent, deliveries owed for them, and deliveries seen. */
+/** Counts of one stretch of publishing: events sent, and deliveries owed for them. */
 interface Stretch {
   published: number;
   expected: number;
-  delivered: number;
 }
 
 /**
@@ -124,12 +125,13 @@ async function publishFor(
   startMessages: number,
   until: (published: number, elapsedMs: number) => boolean,
 ): Promise<Stretch> {
-  const stretch: Stretch = { published: 0, expected: 0, delivered: 0 };
+  const stretch: Stretch = { published: 0, expected: 0 };
   const t0 = performance.now();
+  let delivered = 0;
   let next = 0;
   while (!until(stretch.published, performance.now() - t0)) {
-    if (stretch.expected - stretch.delivered > window) {
-      stretch.delivered = (await run.clients.counts()).messages - startMessages;
+    if (stretch.expected - delivered > window) {
+      delivered = (await run.clients.counts()).messages - startMessages;
       continue;
     }
     const slice = Array.from({ length: burst }, (_, i) => channels[(next + i) % channels.length] as string);
@@ -168,14 +170,8 @@ export async function saturate(
   const otherCpu0 = cpuOf(others);
   const t0 = performance.now();
   const { published, expected } = await publishFor(run, channels, recipients, burst, window, payloadBytes, start.messages, (_, elapsedMs) => elapsedMs >= seconds * 1000);
-  let delivered = 0;
-  const deadline = performance.now() + 5000;
-  let last = await clients.counts();
-  while (delivered < expected && performance.now() < deadline) {
-    await sleep(5);
-    last = await clients.counts();
-    delivered = last.messages - start.messages;
-  }
+  const last = await drain(run, start.messages, expected, BACKLOG_DRAIN_MS);
+  const delivered = last.messages - start.messages;
   const wallMs = performance.now() - t0;
   const cpu = cpuOf(servers) - cpu0;
   const latencies = await clients.latencies();
@@ -200,8 +196,21 @@ async function warmUp(run: Run, channels: string[], recipients: (channel: string
   const done = (published: number, elapsedMs: number) =>
     elapsedMs >= WARM_UP_MAX_SECONDS * 1000 || (published >= least.events && elapsedMs >= least.seconds * 1000);
   const { expected } = await publishFor(run, channels, recipients, burst, window, payloadBytes, start, done);
-  const deadline = performance.now() + WARM_UP_DRAIN_MS;
-  while ((await run.clients.counts()).messages - start < expected && performance.now() < deadline) await sleep(5);
+  await drain(run, start, expected, WARM_UP_DRAIN_MS);
+}
+
+/**
+ * Waits until the clients have `expected` messages beyond `startMessages`, or `ms` have passed; returns their
+ * counts at that moment.
+ */
+async function drain(run: Run, startMessages: number, expected: number, ms: number): Promise<Awaited<ReturnType<ClientPool['counts']>>> {
+  const deadline = performance.now() + ms;
+  let counts = await run.clients.counts();
+  while (counts.messages - startMessages < expected && performance.now() < deadline) {
+    await sleep(5);
+    counts = await run.clients.counts();
+  }
+  return counts;
 }
 
 /**
