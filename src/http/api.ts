@@ -290,8 +290,9 @@ function appRoutes(node: ApiNode): (method: string, rest: string) => FoundRoute 
   const fixedRoutes = new Map<string, Map<string, FoundRoute>>();
   for (const [name, handle] of Object.entries(fixed)) {
     const [method = '', rest = ''] = name.split(' ');
-    if (!fixedRoutes.has(method)) fixedRoutes.set(method, new Map());
-    fixedRoutes.get(method)?.set(rest, { name, handle, isRead: method === 'GET' });
+    let byRest = fixedRoutes.get(method);
+    if (!byRest) fixedRoutes.set(method, (byRest = new Map()));
+    byRest.set(rest, { name, handle, isRead: method === 'GET' });
   }
   return (method, rest) => {
     const found = fixedRoutes.get(method)?.get(rest);
