@@ -2,8 +2,9 @@
 // `npm run bench:rest-pair` (about a minute; needs Debian's `wrk`). Both servers run at once, with no
 // subscribers, and wrk loads them in alternating slices of a second, each slice's CPU read from /proc. A pair
 // of slices is a second or two apart, so both servers see the same machine: on a shared 2-core VM, where the
-// full run's pairs are ~20 s apart and the ceiling's own cost moves by ±30 % between them, the pair ratios here
-// stay within a few percent. Options: --pairs=20 --slice=1 (seconds) --connections=8.
+// full run's pairs are ~20 s apart and the ceiling's own cost moves by ±30 % between them, the median ratio
+// here moves by a few percent between runs (a busy host still upsets single pairs: read the spread it prints).
+// Options: --pairs=20 --slice=1 (seconds) --connections=8.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
