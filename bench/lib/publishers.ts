@@ -3,7 +3,7 @@
 import { Agent, request } from 'node:http';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { stampedPayload } from '../load/protocol.js';
-import { BENCH_APP, EVENT_NAME } from '../servers/control.js';
+import { BENCH_APP, EVENT_NAME, EVENTS_PATH } from '../servers/control.js';
 import type { ServerHandle } from './processes.js';
 
 export interface Publisher {
@@ -18,7 +18,6 @@ export function inProcess(server: ServerHandle): Publisher {
 
 /** Requests in flight at once, as a backend with a small connection pool would send them. */
 const HTTP_CONCURRENCY = 8;
-const PATH = `/apps/${BENCH_APP.id}/events`;
 
 /** Signed Pusher-style triggers over keep-alive HTTP. Servers that do not check signatures ignore them. */
 export function overHttp(port: number): Publisher {
@@ -26,7 +25,7 @@ export function overHttp(port: number): Publisher {
   const send = (channel: string, payloadBytes: number) =>
     new Promise<void>((resolve, reject) => {
       const body = JSON.stringify({ name: EVENT_NAME, channel, data: stampedPayload(payloadBytes) });
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: `${PATH}?${signRequestQuery(BENCH_APP, 'POST', PATH, body)}`, agent }, (res) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: `${EVENTS_PATH}?${signRequestQuery(BENCH_APP, 'POST', EVENTS_PATH, body)}`, agent }, (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`publish answered ${res.statusCode}`))));
       });

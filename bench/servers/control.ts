@@ -20,6 +20,8 @@ export type ServerReply =
 /** The REST-shaped publish every server accepts: POST /apps/<id>/events with a Pusher single trigger. */
 export const BENCH_APP = { id: 'bench', key: 'bench-key', secret: 'bench-secret-0123' } as const;
 export const EVENT_NAME = 'tick';
+/** Where that publish goes. */
+export const EVENTS_PATH = `/apps/${BENCH_APP.id}/events`;
 
 export interface BenchServer {
   readonly port: number;

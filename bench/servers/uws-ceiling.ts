@@ -1,7 +1,7 @@
 // The ceiling: the least a uWebSockets.js server can do to serve the benchmark's protocol subset — native
 // topics, no validation, no auth, no liveness checks. The gateway is measured against this.
 import uws from 'uWebSockets.js';
-import { BENCH_APP, serve } from './control.js';
+import { EVENTS_PATH, serve } from './control.js';
 
 interface Socket {
   readonly id: number;
@@ -38,7 +38,7 @@ await serve(async () => {
       ws.send(JSON.stringify({ event: 'broadcastt_internal:subscription_succeeded', channel: data.channel, data: '{}' }));
     },
   });
-  app.post(`/apps/${BENCH_APP.id}/events`, (res) => {
+  app.post(EVENTS_PATH, (res) => {
     const chunks: Buffer[] = [];
     let aborted = false;
     res.onAborted(() => {

@@ -2,7 +2,7 @@
 // recipient (the frame encoded once), and node:http for publishing.
 import { createServer } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { BENCH_APP, serve } from './control.js';
+import { EVENTS_PATH, serve } from './control.js';
 
 await serve(async () => {
   const channels = new Map<string, Set<WebSocket>>();
@@ -14,7 +14,7 @@ await serve(async () => {
     for (const ws of members) ws.send(frame);
   };
   const http = createServer((req, res) => {
-    if (req.method !== 'POST' || req.url?.split('?')[0] !== `/apps/${BENCH_APP.id}/events`) {
+    if (req.method !== 'POST' || req.url?.split('?')[0] !== EVENTS_PATH) {
       res.writeHead(404).end();
       return;
     }
