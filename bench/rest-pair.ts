@@ -15,14 +15,13 @@ import { cpuMicros } from './lib/proc.js';
 import { type ServerHandle, startServer } from './lib/processes.js';
 import { PAYLOAD_BYTES } from './lib/scenarios.js';
 import { median } from './lib/stats.js';
-import { BENCH_APP, EVENT_NAME } from './servers/control.js';
+import { BENCH_APP, EVENT_NAME, EVENTS_PATH } from './servers/control.js';
 
 const option = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const PAIRS = option('pairs', 20);
 const SLICE_SECONDS = option('slice', 1);
 const CONNECTIONS = option('connections', 8);
 const WARM_UP_SECONDS = 2;
-const PATH = `/apps/${BENCH_APP.id}/events`;
 
 if (spawnSync('wrk', ['--version']).error) {
   console.error('bench:rest-pair needs wrk, the HTTP load generator (Debian: apt-get install wrk).');
@@ -32,9 +31,9 @@ if (spawnSync('wrk', ['--version']).error) {
 /** wrk's request: one signed Pusher trigger to a channel nobody is on, replayed (its timestamp holds for 600 s). */
 function writeRequestScript(dir: string): string {
   const body = JSON.stringify({ name: EVENT_NAME, channel: 'nobody', data: stampedPayload(PAYLOAD_BYTES) });
-  const query = signRequestQuery(BENCH_APP, 'POST', PATH, body);
+  const query = signRequestQuery(BENCH_APP, 'POST', EVENTS_PATH, body);
   const file = path.join(dir, 'signed-post.lua');
-  const lua = ['wrk.method = "POST"', `wrk.body = ${JSON.stringify(body)}`, 'wrk.headers["Content-Type"] = "application/json"', `wrk.path = "${PATH}?${query}"`];
+  const lua = ['wrk.method = "POST"', `wrk.body = ${JSON.stringify(body)}`, 'wrk.headers["Content-Type"] = "application/json"', `wrk.path = "${EVENTS_PATH}?${query}"`];
   writeFileSync(file, `${lua.join('\n')}\n`);
   return file;
 }
@@ -62,10 +61,13 @@ try {
   const rows: Array<{ ceiling: number; gateway: number }> = [];
   for (let i = 0; i < PAIRS; i++) {
     // Alternating which goes first, so a drift within a pair falls on each server alike.
-    const first = i % 2 === 0 ? ceiling : gateway;
-    const a = slice(first, script);
-    const b = slice(first === ceiling ? gateway : ceiling, script);
-    rows.push(first === ceiling ? { ceiling: a, gateway: b } : { ceiling: b, gateway: a });
+    if (i % 2 === 0) {
+      const first = slice(ceiling, script);
+      rows.push({ ceiling: first, gateway: slice(gateway, script) });
+    } else {
+      const first = slice(gateway, script);
+      rows.push({ ceiling: slice(ceiling, script), gateway: first });
+    }
   }
   const ratios = rows.map((row) => row.gateway / row.ceiling);
   console.log(`# signed REST against an unsigned POST, no subscribers: ${PAIRS} pairs of ${SLICE_SECONDS} s slices, wrk -c${CONNECTIONS}\n`);
