@@ -2,7 +2,7 @@
 // interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run, and
 // `--metrics` adds the gateway variants with Prometheus metrics on, each compared with its metrics-off twin.
 // Every scenario gets fresh servers (one, or a cluster of gateway nodes joined through Redis) and fresh client
-// processes on loopback. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
+// processes on loopback; S1 and S2 run all their variants at once and measure them in alternating slices. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
 // baseline scenario) and writes bench/results/: {quick,full}-latest for a complete run, and a name carrying
 // the scenarios for a narrowed one, so that it never replaces the committed complete run.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { REDIS_URL, redisReachable, startNodes, stopNodes } from './lib/cluster.
 import { ClientPool } from './lib/processes.js';
 import { inProcess, overHttp } from './lib/publishers.js';
 import { RELIABILITY } from './lib/reliability-scenarios.js';
-import { type Metrics, SCENARIOS, type Scenario } from './lib/scenarios.js';
+import { type Load, type Metrics, type Run, SCENARIOS, type Scenario, saturateSideBySide } from './lib/scenarios.js';
 import { median } from './lib/stats.js';
 import { startWebhookReceiver } from './lib/webhook-receiver.js';
 import { BENCH_APP } from './servers/control.js';
@@ -88,27 +88,70 @@ const receiver = scenarios.some((s) => s.webhooks) ? await startWebhookReceiver(
 /** The scenario's server environment, with the receiver's URL as the app's webhook when it wants webhooks. */
 const envOf = (scenario: Scenario) => (scenario.webhooks && receiver ? { ...scenario.env, BENCH_APP_OPTIONS: JSON.stringify({ webhooks: [{ url: receiver.url }] }) } : scenario.env);
 
-for (let round = 1; round <= rounds; round++) {
-  for (const scenario of scenarios) {
-    // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
-    for (const variant of variantsOf(scenario)) {
-      const servers = await startNodes(variant.server, scenario.nodes ?? 1, { ...envOf(scenario), ...variant.env });
-      const webhookEventsBefore = receiver?.events ?? 0;
-      const server = servers[0] as (typeof servers)[number];
-      const clients = await ClientPool.start(CLIENT_PROCESSES);
-      const publisher = variant.publish === 'http' ? overHttp(server.port) : inProcess(server);
-      try {
-        const urls = servers.map((s) => wsUrl(s.port));
-        const metrics = await scenario.run({ server, servers, clients, publisher, url: wsUrl(server.port), urls, full });
-        if (scenario.webhooks && receiver) metrics.webhookEvents = receiver.events - webhookEventsBefore;
-        ((results[scenario.id] ??= {})[variant.name] ??= []).push(metrics);
-        console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
-      } finally {
-        publisher.close();
-        await clients.stop();
-        await stopNodes(servers);
-      }
+/** One variant of a scenario, up: its servers, client processes and publisher, and how to take them down. */
+interface Session {
+  readonly variant: Variant;
+  readonly run: Run;
+  close(): Promise<void>;
+}
+
+async function openSession(scenario: Scenario, variant: Variant): Promise<Session> {
+  const servers = await startNodes(variant.server, scenario.nodes ?? 1, { ...envOf(scenario), ...variant.env });
+  const server = servers[0] as (typeof servers)[number];
+  const clients = await ClientPool.start(CLIENT_PROCESSES);
+  const publisher = variant.publish === 'http' ? overHttp(server.port) : inProcess(server);
+  const urls = servers.map((s) => wsUrl(s.port));
+  const run: Run = { server, servers, clients, publisher, url: wsUrl(server.port), urls, full };
+  const close = async () => {
+    publisher.close();
+    await clients.stop();
+    await stopNodes(servers);
+  };
+  return { variant, run, close };
+}
+
+function record(round: number, scenario: Scenario, variant: Variant, metrics: Metrics): void {
+  ((results[scenario.id] ??= {})[variant.name] ??= []).push(metrics);
+  console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
+}
+
+/**
+ * A scenario that is one saturating load and compares its variants with each other (no `baseline`) runs them
+ * side by side: every variant up at once, measured in alternating slices (saturateSideBySide).
+ */
+async function runSideBySide(round: number, scenario: Scenario, load: NonNullable<Scenario['load']>): Promise<void> {
+  const sessions: Session[] = [];
+  try {
+    for (const variant of variantsOf(scenario)) sessions.push(await openSession(scenario, variant));
+    const loads: Load[] = [];
+    for (const session of sessions) loads.push(await load(session.run));
+    const metrics = await saturateSideBySide(sessions.map((session) => session.run), loads);
+    sessions.forEach((session, i) => record(round, scenario, session.variant, metrics[i] as Metrics));
+  } finally {
+    for (const session of sessions) await session.close();
+  }
+}
+
+/** Any other scenario: one variant after another, each with servers and clients of its own. */
+async function runInTurn(round: number, scenario: Scenario): Promise<void> {
+  for (const variant of variantsOf(scenario)) {
+    const session = await openSession(scenario, variant);
+    const webhookEventsBefore = receiver?.events ?? 0;
+    try {
+      const metrics = await scenario.run(session.run);
+      if (scenario.webhooks && receiver) metrics.webhookEvents = receiver.events - webhookEventsBefore;
+      record(round, scenario, variant, metrics);
+    } finally {
+      await session.close();
     }
+  }
+}
+
+for (let round = 1; round <= rounds; round++) {
+  // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
+  for (const scenario of scenarios) {
+    if (scenario.load && !scenario.baseline) await runSideBySide(round, scenario, scenario.load);
+    else await runInTurn(round, scenario);
   }
 }
 

@@ -57,7 +57,7 @@ export const RELIABILITY: readonly Scenario[] = [
       const stalled = await stalledSubscriber(run.url, 'feed');
       const stopWatching = watchRss(run.server.pid);
       // Large events, so the stalled client's kernel buffers (several MB on loopback) fill within the run.
-      const metrics = await saturate(run, ['feed'], () => healthy, 16, 64 * healthy, run.full ? 8 : 4, 4096);
+      const metrics = await saturate(run, { channels: ['feed'], recipients: () => healthy, burst: 16, window: 64 * healthy, seconds: run.full ? 8 : 4, payloadBytes: 4096 });
       // The policy: evicted at the backpressure limit, dropped pongTimeout later (checked every second).
       const deadline = performance.now() + (PONG_TIMEOUT_S + 3) * 1000;
       while ((await connectionsOf(run)) > healthy && performance.now() < deadline) await sleep(100);
@@ -91,7 +91,7 @@ export const RELIABILITY: readonly Scenario[] = [
           if (++sent % 100 === 0) await sleep(1);
         }
       })();
-      const metrics = await saturate(run, ['feed'], () => healthy, 8, 64 * healthy, run.full ? 8 : 3);
+      const metrics = await saturate(run, { channels: ['feed'], recipients: () => healthy, burst: 8, window: 64 * healthy, seconds: run.full ? 8 : 3 });
       await fuzzing;
       // Every client still there, the fuzzer included: bad input is never punished with a close.
       const everyoneConnected = (await connectionsOf(run)) === healthy + 1;

@@ -77,6 +77,16 @@ export interface Scenario {
   /** The gateway's app sends every webhook event to a receiver on loopback (bench/lib/webhook-receiver.ts). */
   readonly webhooks?: boolean;
   run(run: Run): Promise<Metrics>;
+  /**
+   * For a scenario that is one saturating load (`run` is saturate of it): connects its clients and returns the
+   * load, so that bench/run.ts can measure its variants side by side (saturateSideBySide).
+   */
+  readonly load?: (run: Run) => Promise<Load>;
+}
+
+/** A scenario's `run` and `load` for a saturating load that `connect` sets up. */
+function saturating(connect: (run: Run) => Promise<Load>): Pick<Scenario, 'run' | 'load'> {
+  return { load: connect, run: async (run) => saturate(run, await connect(run)) };
 }
 
 /** Time for the server to settle before memory is read. */
@@ -102,13 +112,42 @@ const WARM_UP = { full: { seconds: 1, events: 3000 }, quick: { seconds: 0.5, eve
 const WARM_UP_MAX_SECONDS = 6;
 /** How long the warm-up's deliveries may take to arrive before the measured part starts anyway. */
 const WARM_UP_DRAIN_MS = 5000;
-/** How long the measured part's backlog may take to arrive; what has not by then counts as lost. */
+/** How long a slice's backlog may take to arrive; what has not by then counts as lost. */
 const BACKLOG_DRAIN_MS = 5000;
+/**
+ * Saturating runs measure in slices this long. Runs measured side by side (saturateSideBySide) take turns a
+ * slice at a time, so the two slices of a pair are a second or two apart and see the same machine.
+ */
+const SLICE_SECONDS = 1;
+
+/** What a saturating run publishes, and to whom: the rest of a scenario once its clients are connected. */
+export interface Load {
+  readonly channels: string[];
+  /** Deliveries owed for one event on the channel. */
+  readonly recipients: (channel: string) => number;
+  /** Events per publish call. */
+  readonly burst: number;
+  /** At most this many deliveries outstanding before publishing waits for the clients. */
+  readonly window: number;
+  /** Measured time, in slices of SLICE_SECONDS. */
+  readonly seconds: number;
+  readonly payloadBytes?: number;
+}
 
 /** Counts of one stretch of publishing: events sent, and deliveries owed for them. */
 interface Stretch {
   published: number;
   expected: number;
+}
+
+/** What one run's measured slices add up to; each field a sum over them (latencies joined). */
+interface Totals extends Stretch {
+  delivered: number;
+  wallMs: number;
+  cpuMicros: number;
+  otherCpuMicros: number;
+  clientCpuMicros: number;
+  latencies: number[];
 }
 
 /**
@@ -117,14 +156,11 @@ interface Stretch {
  */
 async function publishFor(
   run: Run,
-  channels: string[],
-  recipients: (channel: string) => number,
-  burst: number,
-  window: number,
-  payloadBytes: number,
+  load: Load,
   startMessages: number,
   until: (published: number, elapsedMs: number) => boolean,
 ): Promise<Stretch> {
+  const { channels, recipients, burst, window, payloadBytes = PAYLOAD_BYTES } = load;
   const stretch: Stretch = { published: 0, expected: 0 };
   const t0 = performance.now();
   let delivered = 0;
@@ -143,59 +179,84 @@ async function publishFor(
   return stretch;
 }
 
+/** One run measured alone (saturateSideBySide of one). */
+export async function saturate(run: Run, load: Load): Promise<Metrics> {
+  return (await saturateSideBySide([run], [load]))[0] as Metrics;
+}
+
 /**
- * Publishes as fast as the clients keep up, after an unmeasured warm-up (WARM_UP) whose deliveries
- * have all arrived: bursts while fewer than `window` deliveries are outstanding, then polls the clients.
- * Deliveries and CPU cover the same messages, because the clock runs until the backlog has arrived (or 5 s
- * have passed, and the rest counts as lost). CPU and RSS are summed over every server of the run. Latency is
- * reported when the clients were opened with `measureLatency`; at maximum rate it is mostly the time an event
- * waits behind the window, not the time one event alone would take.
+ * Publishes to each run as fast as its clients keep up, after an unmeasured warm-up (WARM_UP) whose deliveries
+ * have all arrived, and measures it in slices of SLICE_SECONDS: the runs take turns a slice at a time (the
+ * order reversed every turn, so a drift within a turn falls on each alike) until each has had `seconds` of
+ * slices. The others sit idle meanwhile, connected. On a shared machine whose speed moves by ±30 % within
+ * twenty seconds, runs measured one after the other compared that movement as much as the servers; runs
+ * measured side by side compare slices a second or two apart (bench/README.md "How it measures").
+ *
+ * A slice's clock runs until its backlog has arrived (or BACKLOG_DRAIN_MS have passed, and the rest counts as
+ * lost), so its deliveries and its CPU cover the same messages. CPU and RSS are summed over every server of a
+ * run. Latency is reported when the clients were opened with `measureLatency`; at maximum rate it is mostly
+ * the time an event waits behind the window, not the time one event alone would take.
  */
-export async function saturate(
-  run: Run,
-  channels: string[],
-  recipients: (channel: string) => number,
-  burst: number,
-  window: number,
-  seconds: number,
-  payloadBytes = PAYLOAD_BYTES,
-): Promise<Metrics> {
+export async function saturateSideBySide(runs: readonly Run[], loads: readonly Load[]): Promise<Metrics[]> {
+  for (const [i, run] of runs.entries()) await warmUp(run, loads[i] as Load);
+  const totals: Totals[] = runs.map(() => ({ published: 0, expected: 0, delivered: 0, wallMs: 0, cpuMicros: 0, otherCpuMicros: 0, clientCpuMicros: 0, latencies: [] }));
+  const turns = Math.max(...loads.map((load) => Math.ceil(load.seconds / SLICE_SECONDS)));
+  const order = runs.map((_, i) => i);
+  for (let turn = 0; turn < turns; turn++) {
+    for (const i of turn % 2 === 0 ? order : [...order].reverse()) {
+      if (turn * SLICE_SECONDS < (loads[i] as Load).seconds) await measureSlice(runs[i] as Run, loads[i] as Load, totals[i] as Totals);
+    }
+  }
+  return runs.map((run, i) => metricsOf(run, totals[i] as Totals));
+}
+
+const cpuOf = (nodes: readonly ServerHandle[]) => nodes.reduce((total, node) => total + cpuMicros(node.pid), 0);
+
+/** Publishes to `run` for one slice, waits for its backlog, and adds what it measured to `totals`. */
+async function measureSlice(run: Run, load: Load, totals: Totals): Promise<void> {
   const { servers, clients } = run;
-  const cpuOf = (nodes: readonly ServerHandle[]) => nodes.reduce((total, node) => total + cpuMicros(node.pid), 0);
   const others = servers.slice(1);
-  await warmUp(run, channels, recipients, burst, window, payloadBytes);
   const start = await clients.counts();
   await clients.latencies();
   const cpu0 = cpuOf(servers);
   const otherCpu0 = cpuOf(others);
   const t0 = performance.now();
-  const { published, expected } = await publishFor(run, channels, recipients, burst, window, payloadBytes, start.messages, (_, elapsedMs) => elapsedMs >= seconds * 1000);
+  const { published, expected } = await publishFor(run, load, start.messages, (_, elapsedMs) => elapsedMs >= SLICE_SECONDS * 1000);
   const last = await drain(run, start.messages, expected, BACKLOG_DRAIN_MS);
-  const delivered = last.messages - start.messages;
-  const wallMs = performance.now() - t0;
-  const cpu = cpuOf(servers) - cpu0;
-  const latencies = await clients.latencies();
+  totals.wallMs += performance.now() - t0;
+  totals.cpuMicros += cpuOf(servers) - cpu0;
+  totals.otherCpuMicros += cpuOf(others) - otherCpu0;
+  totals.clientCpuMicros += last.cpuMicros - start.cpuMicros;
+  totals.published += published;
+  totals.expected += expected;
+  totals.delivered += last.messages - start.messages;
+  for (const latency of await clients.latencies()) totals.latencies.push(latency);
+}
+
+function metricsOf(run: Run, totals: Totals): Metrics {
+  const { servers } = run;
+  const { wallMs, cpuMicros: cpu, delivered, latencies } = totals;
   const ms = (p: number) => percentile(latencies, p) / 1000;
   return {
     deliveredPerSec: delivered / (wallMs / 1000),
     ...(latencies.length > 0 && { p50Ms: ms(50), p95Ms: ms(95), p99Ms: ms(99) }),
-    lost: expected - delivered,
+    lost: totals.expected - delivered,
     serverCpuPct: (100 * cpu) / (wallMs * 1000),
-    ...(others.length > 0 && { otherNodesCpuPct: (100 * (cpuOf(others) - otherCpu0)) / (wallMs * 1000) }),
-    clientCpuPct: (100 * (last.cpuMicros - start.cpuMicros)) / (wallMs * 1000),
+    ...(servers.length > 1 && { otherNodesCpuPct: (100 * totals.otherCpuMicros) / (wallMs * 1000) }),
+    clientCpuPct: (100 * totals.clientCpuMicros) / (wallMs * 1000),
     serverCpuUsPerMsg: cpu / delivered,
-    serverCpuUsPerPublish: cpu / published,
+    serverCpuUsPerPublish: cpu / totals.published,
     rssMB: servers.reduce((total, node) => total + rssBytes(node.pid), 0) / 2 ** 20,
   };
 }
 
 /** Publishes as much as WARM_UP says and waits for those deliveries, so that what follows measures a warm server. */
-async function warmUp(run: Run, channels: string[], recipients: (channel: string) => number, burst: number, window: number, payloadBytes: number): Promise<void> {
+async function warmUp(run: Run, load: Load): Promise<void> {
   const start = (await run.clients.counts()).messages;
   const least = run.full ? WARM_UP.full : WARM_UP.quick;
   const done = (published: number, elapsedMs: number) =>
     elapsedMs >= WARM_UP_MAX_SECONDS * 1000 || (published >= least.events && elapsedMs >= least.seconds * 1000);
-  const { expected } = await publishFor(run, channels, recipients, burst, window, payloadBytes, start, done);
+  const { expected } = await publishFor(run, load, start, done);
   await drain(run, start, expected, WARM_UP_DRAIN_MS);
 }
 
@@ -218,21 +279,21 @@ async function drain(run: Run, startMessages: number, expected: number, ms: numb
  * the first. On one server this is S1; on two it is S7, so the two differ only by the Redis hop.
  */
 function oneChannelAtMaxRate(subscribers: number) {
-  return async (run: Run): Promise<Metrics> => {
+  return saturating(async (run) => {
     const perNode = subscribers / run.urls.length;
     for (const url of run.urls) await run.clients.open(url, Array.from({ length: perNode }, () => ['fan-out']), { measureLatency: true });
-    return saturate(run, ['fan-out'], () => subscribers, 16, 64 * subscribers, run.full ? 6 : 2);
-  };
+    return { channels: ['fan-out'], recipients: () => subscribers, burst: 16, window: 64 * subscribers, seconds: run.full ? 6 : 2 };
+  });
 }
 
 /** 5,000 connections, each on a channel of its own and one of 10 shared ones, published round-robin. */
-async function manyChannelsRoundRobin(run: Run): Promise<Metrics> {
+async function manyChannelsRoundRobin(run: Run): Promise<Load> {
   const connections = 5000;
   const shared = 10;
   await run.clients.open(run.url, Array.from({ length: connections }, (_, i) => [`own-${i}`, `shared-${i % shared}`]));
   const channels = [...Array.from({ length: shared }, (_, i) => `shared-${i}`), ...Array.from({ length: connections }, (_, i) => `own-${i}`)];
   const recipients = (channel: string) => (channel.startsWith('shared-') ? connections / shared : 1);
-  return saturate(run, channels, recipients, 250, 20_000, run.full ? 6 : 2);
+  return { channels, recipients, burst: 250, window: 20_000, seconds: run.full ? 6 : 2 };
 }
 
 /** 200 publishes/s, spread evenly, to 100 subscribers of one channel: the latency at a steady, modest rate. */
@@ -276,12 +337,12 @@ const FANOUT = { BENCH_GATEWAY_OPTIONS: JSON.stringify({ redisRouting: 'fanout' 
  * has 100 subscribers of other channels, so it is a working member of the cluster that simply has no interest in
  * this one. What it spends (otherNodesCpuPct) is what a publish costs a node that has no subscriber for it.
  */
-async function subscribersOnPublishingNode(run: Run): Promise<Metrics> {
+async function subscribersOnPublishingNode(run: Run): Promise<Load> {
   const subscribers = 1000;
   const [here, elsewhere] = run.urls as [string, string];
   await run.clients.open(here, Array.from({ length: subscribers }, () => ['fan-out']), { measureLatency: true });
   await run.clients.open(elsewhere, Array.from({ length: 100 }, (_, i) => [`elsewhere-${i}`]));
-  return saturate(run, ['fan-out'], () => subscribers, 16, 64 * subscribers, run.full ? 6 : 2);
+  return { channels: ['fan-out'], recipients: () => subscribers, burst: 16, window: 64 * subscribers, seconds: run.full ? 6 : 2 };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -289,13 +350,13 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'S1',
     title: 'one channel × 1,000 subscribers, maximum rate',
     publishes: true,
-    run: oneChannelAtMaxRate(1000),
+    ...oneChannelAtMaxRate(1000),
   },
   {
     id: 'S2',
     title: '5,000 connections on their own channel + 10 shared, round-robin',
     publishes: true,
-    run: manyChannelsRoundRobin,
+    ...saturating(manyChannelsRoundRobin),
   },
   {
     id: 'S1w',
@@ -304,7 +365,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S1',
     webhooks: true,
-    run: oneChannelAtMaxRate(1000),
+    ...oneChannelAtMaxRate(1000),
   },
   {
     id: 'S2w',
@@ -313,7 +374,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S2',
     webhooks: true,
-    run: manyChannelsRoundRobin,
+    ...saturating(manyChannelsRoundRobin),
   },
   {
     id: 'S1h',
@@ -322,7 +383,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S1',
     env: withHistory('fan-out'),
-    run: oneChannelAtMaxRate(1000),
+    ...oneChannelAtMaxRate(1000),
   },
   {
     id: 'S1n',
@@ -331,7 +392,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S1',
     env: withHistory('chat-'),
-    run: oneChannelAtMaxRate(1000),
+    ...oneChannelAtMaxRate(1000),
   },
   {
     id: 'S3',
@@ -432,7 +493,7 @@ export const SCENARIOS: readonly Scenario[] = [
     publishes: true,
     nodes: 2,
     baseline: 'S1',
-    run: oneChannelAtMaxRate(1000),
+    ...oneChannelAtMaxRate(1000),
   },
   {
     id: 'S7f',
@@ -441,7 +502,7 @@ export const SCENARIOS: readonly Scenario[] = [
     nodes: 2,
     baseline: 'S7',
     env: FANOUT,
-    run: oneChannelAtMaxRate(1000),
+    ...oneChannelAtMaxRate(1000),
   },
   {
     id: 'S7l',
@@ -449,7 +510,7 @@ export const SCENARIOS: readonly Scenario[] = [
     publishes: true,
     nodes: 2,
     baseline: 'S7',
-    run: subscribersOnPublishingNode,
+    ...saturating(subscribersOnPublishingNode),
   },
   {
     id: 'S7lf',
@@ -458,7 +519,7 @@ export const SCENARIOS: readonly Scenario[] = [
     nodes: 2,
     baseline: 'S7l',
     env: FANOUT,
-    run: subscribersOnPublishingNode,
+    ...saturating(subscribersOnPublishingNode),
   },
   {
     id: 'S7h',
@@ -467,6 +528,6 @@ export const SCENARIOS: readonly Scenario[] = [
     nodes: 2,
     baseline: 'S7',
     env: withHistory('fan-out'),
-    run: oneChannelAtMaxRate(1000),
+    ...oneChannelAtMaxRate(1000),
   },
 ];
