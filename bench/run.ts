@@ -2,7 +2,8 @@
 // interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run, and
 // `--metrics` adds the gateway variants with Prometheus metrics on, each compared with its metrics-off twin.
 // Every scenario gets fresh servers (one, or a cluster of gateway nodes joined through Redis) and fresh client
-// processes on loopback; S1 and S2 run all their variants at once and measure them in alternating slices. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
+// processes on loopback; in S1 and S2 each ceiling and the variants compared with it run at once, measured in
+// turns of a second each. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
 // baseline scenario) and writes bench/results/: {quick,full}-latest for a complete run, and a name carrying
 // the scenarios for a narrowed one, so that it never replaces the committed complete run.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -115,14 +116,30 @@ function record(round: number, scenario: Scenario, variant: Variant, metrics: Me
   console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
 }
 
+/** The variant at the end of `variant`'s chain of comparisons: a ceiling, or the variant itself. */
+function rootOf(variant: Variant): string {
+  const ceiling = VARIANTS.find((v) => v.name === variant.ceiling);
+  return ceiling ? rootOf(ceiling) : variant.name;
+}
+
 /**
- * A scenario that is one saturating load and compares its variants with each other (no `baseline`) runs them
- * side by side: every variant up at once, measured in alternating slices (saturateSideBySide).
+ * A scenario that is one saturating load and compares its variants with their ceilings (no `baseline`) runs
+ * each ceiling side by side with the variants compared with it: that group up at once, measured in turns of a
+ * slice each (saturateSideBySide). Groups run one after another, so a variant waits only for its own group's
+ * slices between two of its own.
  */
 async function runSideBySide(round: number, scenario: Scenario, load: NonNullable<Scenario['load']>): Promise<void> {
+  const variants = variantsOf(scenario);
+  for (const root of new Set(variants.map(rootOf))) {
+    const group = variants.filter((variant) => rootOf(variant) === root);
+    await runGroup(round, scenario, load, group);
+  }
+}
+
+async function runGroup(round: number, scenario: Scenario, load: NonNullable<Scenario['load']>, variants: readonly Variant[]): Promise<void> {
   const sessions: Session[] = [];
   try {
-    for (const variant of variantsOf(scenario)) sessions.push(await openSession(scenario, variant));
+    for (const variant of variants) sessions.push(await openSession(scenario, variant));
     const loads: Load[] = [];
     for (const session of sessions) loads.push(await load(session.run));
     const metrics = await saturateSideBySide(sessions.map((session) => session.run), loads);

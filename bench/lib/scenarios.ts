@@ -1,5 +1,6 @@
 // The benchmark scenarios. Each gets fresh servers (one, or a cluster of `nodes`) and fresh client
 // processes, and returns its figures.
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signRequestQuery } from '../../src/http/request-signature.js';
 import { BENCH_APP } from '../servers/control.js';
@@ -140,14 +141,19 @@ interface Stretch {
   expected: number;
 }
 
-/** What one run's measured slices add up to; each field a sum over them (latencies joined). */
+/**
+ * What one run's measured slices add up to; each field a sum over them. Latencies go into a histogram as each
+ * slice ends, so the harness's memory stays bounded: at S1's rate a run delivers about a million messages a
+ * second, and an array of every latency of every run side by side, kept to be sorted at the end, held hundreds
+ * of megabytes in the process that also publishes over HTTP, whose garbage collections then fell in slices.
+ */
 interface Totals extends Stretch {
   delivered: number;
   wallMs: number;
   cpuMicros: number;
   otherCpuMicros: number;
   clientCpuMicros: number;
-  latencies: number[];
+  latencies: RecordableHistogram;
 }
 
 /**
@@ -186,11 +192,14 @@ export async function saturate(run: Run, load: Load): Promise<Metrics> {
 
 /**
  * Publishes to each run as fast as its clients keep up, after an unmeasured warm-up (WARM_UP) whose deliveries
- * have all arrived, and measures it in slices of SLICE_SECONDS: the runs take turns a slice at a time (the
- * order reversed every turn, so a drift within a turn falls on each alike) until each has had `seconds` of
- * slices. The others sit idle meanwhile, connected. On a shared machine whose speed moves by ±30 % within
- * twenty seconds, runs measured one after the other compared that movement as much as the servers; runs
- * measured side by side compare slices a second or two apart (bench/README.md "How it measures").
+ * have all arrived, and measures it in slices of SLICE_SECONDS: the runs take turns a slice at a time, in the
+ * same order every turn, until each has had `seconds` of slices. The others sit idle meanwhile, connected. On
+ * a shared machine whose speed moves by ±30 % within twenty seconds, runs measured one after the other
+ * compared that movement as much as the servers; runs measured side by side compare slices a second or two
+ * apart (bench/README.md "How it measures"). The same order every turn, rather than reversed every other
+ * turn, because a run measured twice in a row starts its second slice with the core's caches still its own,
+ * and spent about 12 % less server CPU per message in it (the gateway in S1): every run gets the same gap
+ * between its slices.
  *
  * A slice's clock runs until its backlog has arrived (or BACKLOG_DRAIN_MS have passed, and the rest counts as
  * lost), so its deliveries and its CPU cover the same messages. CPU and RSS are summed over every server of a
@@ -199,12 +208,11 @@ export async function saturate(run: Run, load: Load): Promise<Metrics> {
  */
 export async function saturateSideBySide(runs: readonly Run[], loads: readonly Load[]): Promise<Metrics[]> {
   for (const [i, run] of runs.entries()) await warmUp(run, loads[i] as Load);
-  const totals: Totals[] = runs.map(() => ({ published: 0, expected: 0, delivered: 0, wallMs: 0, cpuMicros: 0, otherCpuMicros: 0, clientCpuMicros: 0, latencies: [] }));
+  const totals: Totals[] = runs.map(() => ({ published: 0, expected: 0, delivered: 0, wallMs: 0, cpuMicros: 0, otherCpuMicros: 0, clientCpuMicros: 0, latencies: createHistogram() }));
   const turns = Math.max(...loads.map((load) => Math.ceil(load.seconds / SLICE_SECONDS)));
-  const order = runs.map((_, i) => i);
   for (let turn = 0; turn < turns; turn++) {
-    for (const i of turn % 2 === 0 ? order : [...order].reverse()) {
-      if (turn * SLICE_SECONDS < (loads[i] as Load).seconds) await measureSlice(runs[i] as Run, loads[i] as Load, totals[i] as Totals);
+    for (const [i, load] of loads.entries()) {
+      if (turn * SLICE_SECONDS < load.seconds) await measureSlice(runs[i] as Run, load, totals[i] as Totals);
     }
   }
   return runs.map((run, i) => metricsOf(run, totals[i] as Totals));
@@ -230,16 +238,17 @@ async function measureSlice(run: Run, load: Load, totals: Totals): Promise<void>
   totals.published += published;
   totals.expected += expected;
   totals.delivered += last.messages - start.messages;
-  for (const latency of await clients.latencies()) totals.latencies.push(latency);
+  // The histogram takes whole numbers from 1 up: a latency under a microsecond counts as one.
+  for (const latency of await clients.latencies()) totals.latencies.record(Math.max(1, Math.round(latency)));
 }
 
 function metricsOf(run: Run, totals: Totals): Metrics {
   const { servers } = run;
   const { wallMs, cpuMicros: cpu, delivered, latencies } = totals;
-  const ms = (p: number) => percentile(latencies, p) / 1000;
+  const ms = (p: number) => latencies.percentile(p) / 1000;
   return {
     deliveredPerSec: delivered / (wallMs / 1000),
-    ...(latencies.length > 0 && { p50Ms: ms(50), p95Ms: ms(95), p99Ms: ms(99) }),
+    ...(latencies.count > 0 && { p50Ms: ms(50), p95Ms: ms(95), p99Ms: ms(99) }),
     lost: totals.expected - delivered,
     serverCpuPct: (100 * cpu) / (wallMs * 1000),
     ...(servers.length > 1 && { otherNodesCpuPct: (100 * totals.otherCpuMicros) / (wallMs * 1000) }),
