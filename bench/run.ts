@@ -2,8 +2,8 @@
 // interleaved rounds, medians); `--scenarios=S1,S4` and `--variants="gateway REST"` narrow a run, and
 // `--metrics` adds the gateway variants with Prometheus metrics on, each compared with its metrics-off twin.
 // Every scenario gets fresh servers (one, or a cluster of gateway nodes joined through Redis) and fresh client
-// processes on loopback; in S1 and S2 each ceiling and the variants compared with it run at once, measured in
-// turns of a second each. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
+// processes on loopback; the variants of a saturating scenario (S1, S2, S7 and their kin) run at once, measured
+// in turns of a second each. Prints a Markdown table with ratios to the bare uWebSockets.js ceiling (or to a
 // baseline scenario) and writes bench/results/: {quick,full}-latest for a complete run, and a name carrying
 // the scenarios for a narrowed one, so that it never replaces the committed complete run.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -85,19 +85,22 @@ const skipped = redisUp ? [] : clustered.map((s) => `${s.id} skipped: it joins $
 const scenarios = selected.filter((s) => (s.nodes ?? 1) === 1 || redisUp);
 for (const line of skipped) console.log(line);
 const results: Record<string, Record<string, Metrics[]>> = {};
-const receiver = scenarios.some((s) => s.webhooks) ? await startWebhookReceiver() : undefined;
-/** The scenario's server environment, with the receiver's URL as the app's webhook when it wants webhooks. */
-const envOf = (scenario: Scenario) => (scenario.webhooks && receiver ? { ...scenario.env, BENCH_APP_OPTIONS: JSON.stringify({ webhooks: [{ url: receiver.url }] }) } : scenario.env);
-
-/** One variant of a scenario, up: its servers, client processes and publisher, and how to take them down. */
+/**
+ * One variant of a scenario, up: its servers, client processes and publisher, and how to take them down. A
+ * scenario with webhooks gives each its own receiver, so that variants up at once count their own events.
+ */
 interface Session {
   readonly variant: Variant;
   readonly run: Run;
+  /** Webhook events its receiver got, for a scenario with webhooks. */
+  webhookEvents(): number | undefined;
   close(): Promise<void>;
 }
 
 async function openSession(scenario: Scenario, variant: Variant): Promise<Session> {
-  const servers = await startNodes(variant.server, scenario.nodes ?? 1, { ...envOf(scenario), ...variant.env });
+  const receiver = scenario.webhooks ? await startWebhookReceiver() : undefined;
+  const webhooks = receiver && { BENCH_APP_OPTIONS: JSON.stringify({ webhooks: [{ url: receiver.url }] }) };
+  const servers = await startNodes(variant.server, scenario.nodes ?? 1, { ...scenario.env, ...webhooks, ...variant.env });
   const server = servers[0] as (typeof servers)[number];
   const clients = await ClientPool.start(CLIENT_PROCESSES);
   const publisher = variant.publish === 'http' ? overHttp(server.port) : inProcess(server);
@@ -107,11 +110,15 @@ async function openSession(scenario: Scenario, variant: Variant): Promise<Sessio
     publisher.close();
     await clients.stop();
     await stopNodes(servers);
+    await receiver?.close();
   };
-  return { variant, run, close };
+  return { variant, run, webhookEvents: () => receiver?.events, close };
 }
 
-function record(round: number, scenario: Scenario, variant: Variant, metrics: Metrics): void {
+function record(round: number, scenario: Scenario, session: Session, metrics: Metrics): void {
+  const { variant } = session;
+  const webhookEvents = session.webhookEvents();
+  if (webhookEvents !== undefined) metrics.webhookEvents = webhookEvents;
   ((results[scenario.id] ??= {})[variant.name] ??= []).push(metrics);
   console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
 }
@@ -123,15 +130,17 @@ function rootOf(variant: Variant): string {
 }
 
 /**
- * A scenario that is one saturating load and compares its variants with their ceilings (no `baseline`) runs
- * each ceiling side by side with the variants compared with it: that group up at once, measured in turns of a
- * slice each (saturateSideBySide). Groups run one after another, so a variant waits only for its own group's
- * slices between two of its own.
+ * A scenario that is one saturating load runs its variants side by side: a group up at once, measured in turns
+ * of a slice each (saturateSideBySide). A scenario compared with its ceilings groups each ceiling with the
+ * variants compared with it, and the groups run one after another, so a variant waits only for its own group's
+ * slices between two of its own; a scenario compared with a baseline scenario is one group. Either way every
+ * slice follows another server's, as in the scenario it is compared with.
  */
 async function runSideBySide(round: number, scenario: Scenario, load: NonNullable<Scenario['load']>): Promise<void> {
   const variants = variantsOf(scenario);
-  for (const root of new Set(variants.map(rootOf))) {
-    const group = variants.filter((variant) => rootOf(variant) === root);
+  const groupOf = (variant: Variant) => (scenario.baseline ? scenario.id : rootOf(variant));
+  for (const root of new Set(variants.map(groupOf))) {
+    const group = variants.filter((variant) => groupOf(variant) === root);
     await runGroup(round, scenario, load, group);
   }
 }
@@ -143,7 +152,7 @@ async function runGroup(round: number, scenario: Scenario, load: NonNullable<Sce
     const loads: Load[] = [];
     for (const session of sessions) loads.push(await load(session.run));
     const metrics = await saturateSideBySide(sessions.map((session) => session.run), loads);
-    sessions.forEach((session, i) => record(round, scenario, session.variant, metrics[i] as Metrics));
+    sessions.forEach((session, i) => record(round, scenario, session, metrics[i] as Metrics));
   } finally {
     for (const session of sessions) await session.close();
   }
@@ -153,11 +162,8 @@ async function runGroup(round: number, scenario: Scenario, load: NonNullable<Sce
 async function runInTurn(round: number, scenario: Scenario): Promise<void> {
   for (const variant of variantsOf(scenario)) {
     const session = await openSession(scenario, variant);
-    const webhookEventsBefore = receiver?.events ?? 0;
     try {
-      const metrics = await scenario.run(session.run);
-      if (scenario.webhooks && receiver) metrics.webhookEvents = receiver.events - webhookEventsBefore;
-      record(round, scenario, variant, metrics);
+      record(round, scenario, session, await scenario.run(session.run));
     } finally {
       await session.close();
     }
@@ -167,12 +173,11 @@ async function runInTurn(round: number, scenario: Scenario): Promise<void> {
 for (let round = 1; round <= rounds; round++) {
   // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
   for (const scenario of scenarios) {
-    if (scenario.load && !scenario.baseline) await runSideBySide(round, scenario, scenario.load);
+    if (scenario.load) await runSideBySide(round, scenario, scenario.load);
     else await runInTurn(round, scenario);
   }
 }
 
-await receiver?.close();
 
 /** The median of each figure over the rounds. */
 function summarise(runs: readonly Metrics[]): Metrics {
