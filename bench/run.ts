@@ -139,9 +139,9 @@ function rootOf(variant: Variant): string {
 async function runSideBySide(round: number, scenario: Scenario, load: NonNullable<Scenario['load']>): Promise<void> {
   const variants = variantsOf(scenario);
   const groupOf = (variant: Variant) => (scenario.baseline ? scenario.id : rootOf(variant));
-  for (const root of new Set(variants.map(groupOf))) {
-    const group = variants.filter((variant) => groupOf(variant) === root);
-    await runGroup(round, scenario, load, group);
+  for (const group of new Set(variants.map(groupOf))) {
+    const members = variants.filter((variant) => groupOf(variant) === group);
+    await runGroup(round, scenario, load, members);
   }
 }
 
