@@ -123,6 +123,9 @@ function record(round: number, scenario: Scenario, session: Session, metrics: Me
   console.error(`round ${round} ${scenario.id} ${variant.name}: ${JSON.stringify(round1(metrics))}`);
 }
 
+/** A saturating scenario's setup: connects the run's clients and says what to publish. */
+type Connect = (run: Run) => Promise<Load>;
+
 /** The variant at the end of `variant`'s chain of comparisons: a ceiling, or the variant itself. */
 function rootOf(variant: Variant): string {
   const ceiling = VARIANTS.find((v) => v.name === variant.ceiling);
@@ -136,7 +139,7 @@ function rootOf(variant: Variant): string {
  * slices between two of its own; a scenario compared with a baseline scenario is one group. Either way every
  * slice follows another server's, as in the scenario it is compared with.
  */
-async function runSideBySide(round: number, scenario: Scenario, load: NonNullable<Scenario['load']>): Promise<void> {
+async function runSideBySide(round: number, scenario: Scenario, load: Connect): Promise<void> {
   const variants = variantsOf(scenario);
   const groupOf = (variant: Variant) => (scenario.baseline ? scenario.id : rootOf(variant));
   for (const group of new Set(variants.map(groupOf))) {
@@ -145,7 +148,7 @@ async function runSideBySide(round: number, scenario: Scenario, load: NonNullabl
   }
 }
 
-async function runGroup(round: number, scenario: Scenario, load: NonNullable<Scenario['load']>, variants: readonly Variant[]): Promise<void> {
+async function runGroup(round: number, scenario: Scenario, load: Connect, variants: readonly Variant[]): Promise<void> {
   const sessions: Session[] = [];
   try {
     for (const variant of variants) sessions.push(await openSession(scenario, variant));
@@ -158,12 +161,12 @@ async function runGroup(round: number, scenario: Scenario, load: NonNullable<Sce
   }
 }
 
-/** Any other scenario: one variant after another, each with servers and clients of its own. */
-async function runInTurn(round: number, scenario: Scenario): Promise<void> {
+/** A scenario with a script of its own: one variant after another, each with servers and clients of its own. */
+async function runInTurn(round: number, scenario: Scenario, script: (run: Run) => Promise<Metrics>): Promise<void> {
   for (const variant of variantsOf(scenario)) {
     const session = await openSession(scenario, variant);
     try {
-      record(round, scenario, session, await scenario.run(session.run));
+      record(round, scenario, session, await script(session.run));
     } finally {
       await session.close();
     }
@@ -174,7 +177,7 @@ for (let round = 1; round <= rounds; round++) {
   // Interleaved: every variant runs once per round, so drift in the machine hits all of them alike.
   for (const scenario of scenarios) {
     if (scenario.load) await runSideBySide(round, scenario, scenario.load);
-    else await runInTurn(round, scenario);
+    else await runInTurn(round, scenario, scenario.run);
   }
 }
 

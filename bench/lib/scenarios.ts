@@ -59,7 +59,7 @@ export interface Run {
   readonly full: boolean;
 }
 
-export interface Scenario {
+interface ScenarioBase {
   readonly id: string;
   readonly title: string;
   /** Scenarios without publishing run once per server, not once per publishing mode. */
@@ -77,18 +77,15 @@ export interface Scenario {
   readonly baseline?: string;
   /** The gateway's app sends every webhook event to a receiver on loopback (bench/lib/webhook-receiver.ts). */
   readonly webhooks?: boolean;
-  run(run: Run): Promise<Metrics>;
-  /**
-   * For a scenario that is one saturating load (`run` is saturate of it): connects its clients and returns the
-   * load, so that bench/run.ts can measure its variants side by side (saturateSideBySide).
-   */
-  readonly load?: (run: Run) => Promise<Load>;
 }
 
-/** A scenario's `run` and `load` for a saturating load that `connect` sets up. */
-function saturating(connect: (run: Run) => Promise<Load>): Pick<Scenario, 'run' | 'load'> {
-  return { load: connect, run: async (run) => saturate(run, await connect(run)) };
-}
+/**
+ * A scenario is either a script of its own (`run`, its variants one after another) or one saturating load
+ * (`load`: connects its clients and says what to publish), whose variants bench/run.ts measures side by side
+ * (saturateSideBySide).
+ */
+export type Scenario = ScenarioBase &
+  ({ readonly run: (run: Run) => Promise<Metrics>; readonly load?: undefined } | { readonly load: (run: Run) => Promise<Load>; readonly run?: undefined });
 
 /** Time for the server to settle before memory is read. */
 const SETTLE_MS = 1000;
@@ -288,11 +285,16 @@ async function drain(run: Run, startMessages: number, expected: number, ms: numb
  * the first. On one server this is S1; on two it is S7, so the two differ only by the Redis hop.
  */
 function oneChannelAtMaxRate(subscribers: number) {
-  return saturating(async (run) => {
+  return async (run: Run): Promise<Load> => {
     const perNode = subscribers / run.urls.length;
     for (const url of run.urls) await run.clients.open(url, Array.from({ length: perNode }, () => ['fan-out']), { measureLatency: true });
-    return { channels: ['fan-out'], recipients: () => subscribers, burst: 16, window: 64 * subscribers, seconds: run.full ? 6 : 2 };
-  });
+    return fanOutLoad(subscribers, run.full);
+  };
+}
+
+/** Publishing at maximum rate to the one channel `subscribers` connections are on. */
+function fanOutLoad(subscribers: number, full: boolean): Load {
+  return { channels: ['fan-out'], recipients: () => subscribers, burst: 16, window: 64 * subscribers, seconds: full ? 6 : 2 };
 }
 
 /** 5,000 connections, each on a channel of its own and one of 10 shared ones, published round-robin. */
@@ -351,7 +353,7 @@ async function subscribersOnPublishingNode(run: Run): Promise<Load> {
   const [here, elsewhere] = run.urls as [string, string];
   await run.clients.open(here, Array.from({ length: subscribers }, () => ['fan-out']), { measureLatency: true });
   await run.clients.open(elsewhere, Array.from({ length: 100 }, (_, i) => [`elsewhere-${i}`]));
-  return { channels: ['fan-out'], recipients: () => subscribers, burst: 16, window: 64 * subscribers, seconds: run.full ? 6 : 2 };
+  return fanOutLoad(subscribers, run.full);
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -359,13 +361,13 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 'S1',
     title: 'one channel × 1,000 subscribers, maximum rate',
     publishes: true,
-    ...oneChannelAtMaxRate(1000),
+    load: oneChannelAtMaxRate(1000),
   },
   {
     id: 'S2',
     title: '5,000 connections on their own channel + 10 shared, round-robin',
     publishes: true,
-    ...saturating(manyChannelsRoundRobin),
+    load: manyChannelsRoundRobin,
   },
   {
     id: 'S1w',
@@ -374,7 +376,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S1',
     webhooks: true,
-    ...oneChannelAtMaxRate(1000),
+    load: oneChannelAtMaxRate(1000),
   },
   {
     id: 'S2w',
@@ -383,7 +385,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S2',
     webhooks: true,
-    ...saturating(manyChannelsRoundRobin),
+    load: manyChannelsRoundRobin,
   },
   {
     id: 'S1h',
@@ -392,7 +394,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S1',
     env: withHistory('fan-out'),
-    ...oneChannelAtMaxRate(1000),
+    load: oneChannelAtMaxRate(1000),
   },
   {
     id: 'S1n',
@@ -401,7 +403,7 @@ export const SCENARIOS: readonly Scenario[] = [
     variants: GATEWAY_VARIANTS,
     baseline: 'S1',
     env: withHistory('chat-'),
-    ...oneChannelAtMaxRate(1000),
+    load: oneChannelAtMaxRate(1000),
   },
   {
     id: 'S3',
@@ -502,7 +504,7 @@ export const SCENARIOS: readonly Scenario[] = [
     publishes: true,
     nodes: 2,
     baseline: 'S1',
-    ...oneChannelAtMaxRate(1000),
+    load: oneChannelAtMaxRate(1000),
   },
   {
     id: 'S7f',
@@ -511,7 +513,7 @@ export const SCENARIOS: readonly Scenario[] = [
     nodes: 2,
     baseline: 'S7',
     env: FANOUT,
-    ...oneChannelAtMaxRate(1000),
+    load: oneChannelAtMaxRate(1000),
   },
   {
     id: 'S7l',
@@ -519,7 +521,7 @@ export const SCENARIOS: readonly Scenario[] = [
     publishes: true,
     nodes: 2,
     baseline: 'S7',
-    ...saturating(subscribersOnPublishingNode),
+    load: subscribersOnPublishingNode,
   },
   {
     id: 'S7lf',
@@ -528,7 +530,7 @@ export const SCENARIOS: readonly Scenario[] = [
     nodes: 2,
     baseline: 'S7l',
     env: FANOUT,
-    ...saturating(subscribersOnPublishingNode),
+    load: subscribersOnPublishingNode,
   },
   {
     id: 'S7h',
@@ -537,6 +539,6 @@ export const SCENARIOS: readonly Scenario[] = [
     nodes: 2,
     baseline: 'S7',
     env: withHistory('fan-out'),
-    ...oneChannelAtMaxRate(1000),
+    load: oneChannelAtMaxRate(1000),
   },
 ];
